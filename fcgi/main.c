@@ -1,0 +1,278 @@
+/*
+ * cport-fcgi - the FastCGI worker pool behind nginx. A prefork master opens the
+ * unix socket, forks N workers and restarts any that dies; SIGTERM drains: idle
+ * workers leave at once, busy ones finish their request first. Each worker opens
+ * its own SQLite connection after the fork and serves requests through
+ * api_dispatch; this file only adapts FastCGI to lib/.
+ */
+#include "handlers.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 256
+
+static volatile sig_atomic_t stopping;
+
+/* Master: note SIGTERM/SIGINT; the main loop forwards it to the workers. */
+static void on_master_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+/* Worker: SIGTERM is only unblocked while waiting in accept, so arriving here
+ * means no request is in flight: leave at once. */
+static void on_worker_signal(int sig)
+{
+    (void)sig;
+    _exit(0);
+}
+
+/* Reason phrase for the Status line. */
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* Serve one accepted request: read params and body, dispatch, write the response. */
+static void serve(FCGX_Request *req, struct db *d, const struct config *cfg)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct ctx c;
+    ctx_begin(&c, d, cfg);
+    char **env = req->envp;
+    c.method = FCGX_GetParam("REQUEST_METHOD", env);
+    c.path = FCGX_GetParam("DOCUMENT_URI", env);
+    c.query = FCGX_GetParam("QUERY_STRING", env);
+    c.cookie = FCGX_GetParam("HTTP_COOKIE", env);
+    c.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+    c.csrf_header = FCGX_GetParam("HTTP_X_CSRF_TOKEN", env);
+    c.content_type = FCGX_GetParam("CONTENT_TYPE", env);
+    c.remote_addr = FCGX_GetParam("REMOTE_ADDR", env);
+    c.user_agent = FCGX_GetParam("HTTP_USER_AGENT", env);
+    c.request_id = FCGX_GetParam("REQUEST_ID", env);
+    if (!c.method)
+        c.method = "GET";
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
+    long len = cl ? strtol(cl, NULL, 10) : 0;
+    char *body = NULL;
+    if (len > cfg->max_body) {
+        ctx_problem(&c, 413, "body-too-large", "Request body too large", "the body exceeds the size limit");
+    } else {
+        if (len > 0) {
+            body = malloc((size_t)len + 1);
+            int got = body ? FCGX_GetStr(body, (int)len, req->in) : 0;
+            if (body)
+                body[got] = 0;
+            c.body = body;
+            c.body_len = (size_t)got;
+        }
+        api_dispatch(&c, api_routes, api_route_count);
+    }
+    FCGX_FPrintF(req->out, "Status: %d %s\r\n", c.status, reason(c.status));
+    if (c.ctype)
+        FCGX_FPrintF(req->out, "Content-Type: %s\r\n", c.ctype);
+    FCGX_PutS("Cache-Control: no-store\r\n", req->out);
+    if (c.headers.len)
+        FCGX_PutStr(c.headers.p, (int)c.headers.len, req->out);
+    FCGX_PutS("\r\n", req->out);
+    if (c.out.len && c.status != 204 && strcmp(c.method, "HEAD") != 0)
+        FCGX_PutStr(c.out.p, (int)c.out.len, req->out);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (c.status >= 500 || getenv("CPORT_LOG_REQUESTS"))
+        log_line(c.request_id, "%s %s %d %.1fms user=%lld", c.method, c.path ? c.path : "-", c.status, ms,
+                 (long long)c.who.user_id);
+    ctx_end(&c);
+    free(body);
+}
+
+/* A worker's life: own connection, accept loop, leave when told to. */
+static void worker(int sock, const struct config *cfg)
+{
+    signal(SIGTERM, on_worker_signal);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    char err[512];
+    struct db *d = db_open(cfg->db, cfg->busy_timeout_ms, err, sizeof err);
+    if (!d) {
+        log_line(NULL, "worker: %s", err);
+        _exit(3);
+    }
+    FCGX_Request req;
+    FCGX_InitRequest(&req, sock, 0);
+    for (;;) {
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
+        int rc = FCGX_Accept_r(&req);
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        if (rc < 0)
+            break;
+        serve(&req, d, cfg);
+        FCGX_Finish_r(&req);
+        sigset_t pend;
+        if (sigpending(&pend) == 0 && sigismember(&pend, SIGTERM))
+            break;
+    }
+    db_close(d);
+    _exit(0);
+}
+
+/* Fork one worker; returns its pid (or -1). */
+static pid_t spawn(int sock, const struct config *cfg)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        worker(sock, cfg);
+    return pid;
+}
+
+/* Print usage and fail. */
+static int usage(void)
+{
+    fprintf(stderr, "usage: cport-fcgi [--config FILE] [--db PATH] [--socket PATH] [--workers N]\n");
+    return 2;
+}
+
+/* Parse flags, open the socket, run the pool until SIGTERM. */
+int main(int argc, char **argv)
+{
+    const char *cfgpath = NULL, *dbp = NULL, *sockp = NULL;
+    int workers = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return usage();
+        if (strcmp(a, "--config") == 0)
+            cfgpath = v;
+        else if (strcmp(a, "--db") == 0)
+            dbp = v;
+        else if (strcmp(a, "--socket") == 0)
+            sockp = v;
+        else if (strcmp(a, "--workers") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > MAX_WORKERS) {
+                fprintf(stderr, "cport-fcgi: --workers must be 1 to %d\n", MAX_WORKERS);
+                return 2;
+            }
+            workers = (int)n;
+        } else
+            return usage();
+        i++;
+    }
+    static struct config cfg;
+    char err[512];
+    if (config_load(&cfg, cfgpath, err, sizeof err)) {
+        fprintf(stderr, "cport-fcgi: %s\n", err);
+        return 1;
+    }
+    if (dbp)
+        snprintf(cfg.db, sizeof cfg.db, "%s", dbp);
+    if (sockp)
+        snprintf(cfg.socket, sizeof cfg.socket, "%s", sockp);
+    if (workers > 0)
+        cfg.workers = workers;
+    if (cfg.workers <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.workers = n > 0 && n <= MAX_WORKERS ? (int)n : 2;
+    }
+    /* Refuse to serve a database that is missing or not migrated. */
+    struct db *d = db_open(cfg.db, cfg.busy_timeout_ms, err, sizeof err);
+    if (!d || db_schema_version(d) < db_migrations[db_migration_count - 1].version) {
+        fprintf(stderr, "cport-fcgi: %s\n", d ? "database schema is not current: run cport migrate" : err);
+        db_close(d);
+        return 1;
+    }
+    db_close(d);
+
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "cport-fcgi: FastCGI initialisation failed\n");
+        return 1;
+    }
+    unlink(cfg.socket);
+    mode_t old = umask(0117); /* socket rw for owner and group (nginx) only */
+    int sock = FCGX_OpenSocket(cfg.socket, 256);
+    umask(old);
+    if (sock < 0) {
+        fprintf(stderr, "cport-fcgi: cannot listen on %s: %s\n", cfg.socket, strerror(errno));
+        return 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_master_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pid_t pids[MAX_WORKERS] = {0};
+    for (int i = 0; i < cfg.workers; i++)
+        pids[i] = spawn(sock, &cfg);
+    log_line(NULL, "cport-fcgi: %d workers on %s, database %s", cfg.workers, cfg.socket, cfg.db);
+    time_t last_restart = 0;
+    int quick_restarts = 0;
+    while (!stopping) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < cfg.workers; i++) {
+            if (pids[i] != pid)
+                continue;
+            log_line(NULL, "cport-fcgi: worker %d ended (%s %d); restarting", (int)pid,
+                     WIFSIGNALED(status) ? "signal" : "exit",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            /* A worker that dies at once over and over (say, an unreadable
+             * database) must not spin: back off. */
+            time_t now = time(NULL);
+            quick_restarts = now - last_restart < 2 ? quick_restarts + 1 : 0;
+            last_restart = now;
+            if (quick_restarts > 5)
+                sleep(1);
+            if (!stopping)
+                pids[i] = spawn(sock, &cfg);
+        }
+    }
+    /* Drain: each worker leaves after its current request. */
+    for (int i = 0; i < cfg.workers; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    unlink(cfg.socket);
+    log_line(NULL, "cport-fcgi: stopped");
+    return 0;
+}

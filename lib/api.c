@@ -1,0 +1,389 @@
+/*
+ * api - request context, dispatch with per-route roles, responses.
+ */
+#include "api.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctx_mem {
+    struct ctx_mem *next;
+    char data[];
+};
+
+/* Allocate request memory (zeroed). */
+void *ctx_alloc(struct ctx *c, size_t n)
+{
+    struct ctx_mem *m = calloc(1, sizeof *m + n);
+    if (!m)
+        abort();
+    m->next = c->mem;
+    c->mem = m;
+    return m->data;
+}
+
+/* Copy a string into request memory. */
+char *ctx_strdup(struct ctx *c, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = ctx_alloc(c, n + 1);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* Percent-decode (and '+' to space) into out; -1 on a bad escape or a NUL byte. */
+static int url_decode(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%') {
+            if (i + 2 >= n)
+                return -1;
+            if (!isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+                return -1;
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            int v = (int)strtol(hex, NULL, 16);
+            if (v == 0)
+                return -1;
+            out[o++] = (char)v;
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/* Split the query string into decoded pairs; -1 when malformed or too many. */
+static int parse_query(struct ctx *c)
+{
+    const char *p = c->query ? c->query : "";
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len) {
+            if (c->nq == API_MAX_QPARAMS)
+                return -1;
+            const char *eq = memchr(p, '=', len);
+            size_t klen = eq ? (size_t)(eq - p) : len;
+            char *k = ctx_alloc(c, klen + 1), *v = ctx_alloc(c, len - klen + 1);
+            if (url_decode(p, klen, k) || (eq && url_decode(eq + 1, len - klen - 1, v)))
+                return -1;
+            c->q[c->nq].k = k;
+            c->q[c->nq].v = v;
+            c->nq++;
+        }
+        p += len + (amp ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Reset the context for a new request. */
+void ctx_begin(struct ctx *c, struct db *d, const struct config *cfg)
+{
+    memset(c, 0, sizeof *c);
+    c->db = d;
+    c->cfg = cfg;
+    c->status = 200;
+    buf_init(&c->headers);
+    buf_init(&c->out);
+}
+
+/* Free everything the request allocated, in one place. */
+void ctx_end(struct ctx *c)
+{
+    while (c->mem) {
+        struct ctx_mem *n = c->mem->next;
+        free(c->mem);
+        c->mem = n;
+    }
+    buf_free(&c->headers);
+    buf_free(&c->out);
+    if (c->db)
+        db_reset_all(c->db);
+}
+
+/* The value of a query parameter, or NULL when absent. */
+const char *ctx_qparam(struct ctx *c, const char *name)
+{
+    for (int i = 0; i < c->nq; i++)
+        if (strcmp(c->q[i].k, name) == 0)
+            return c->q[i].v;
+    return NULL;
+}
+
+/* Refuse unknown and repeated parameters: a typo must not silently widen a search. */
+int ctx_check_params(struct ctx *c, const char *const *allowed)
+{
+    for (int i = 0; i < c->nq; i++) {
+        if (!util_in_list(c->q[i].k, allowed)) {
+            char k[40];
+            snprintf(k, sizeof k, "%s", c->q[i].k);
+            return ctx_bad(c, k, "unknown parameter '%s'", util_is_clean_text(k, 39) ? k : "?");
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->q[i].k, c->q[j].k) == 0)
+                return ctx_bad(c, c->q[i].k, "parameter '%s' given twice; use a comma-separated list", c->q[i].k);
+    }
+    return CP_OK;
+}
+
+/* Add a response header. */
+void ctx_header(struct ctx *c, const char *name, const char *value)
+{
+    buf_printf(&c->headers, "%s: %s\r\n", name, value);
+}
+
+/* Serialise j as the response body. */
+int ctx_json(struct ctx *c, int status, cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s)
+        abort();
+    c->status = status;
+    c->ctype = "application/json";
+    buf_reset(&c->out);
+    buf_adds(&c->out, s);
+    free(s);
+    return CP_OK;
+}
+
+/* An RFC 9457 problem response. */
+int ctx_problem(struct ctx *c, int status, const char *slug, const char *title, const char *detail)
+{
+    cJSON *j = cJSON_CreateObject();
+    char type[128];
+    snprintf(type, sizeof type, "urn:cport:problem:%s", slug);
+    cJSON_AddStringToObject(j, "type", type);
+    cJSON_AddStringToObject(j, "title", title);
+    cJSON_AddNumberToObject(j, "status", status);
+    cJSON_AddStringToObject(j, "detail", detail ? detail : title);
+    if (c->field[0])
+        cJSON_AddStringToObject(j, "field", c->field);
+    if (c->request_id && *c->request_id)
+        cJSON_AddStringToObject(j, "request_id", c->request_id);
+    ctx_json(c, status, j);
+    c->ctype = "application/problem+json";
+    return CP_OK;
+}
+
+/* 400 for one field. */
+int ctx_bad(struct ctx *c, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
+    ctx_problem(c, 400, "invalid-parameter", "Invalid parameter", c->err);
+    return CP_BAD;
+}
+
+/* Parse a JSON object body. */
+cJSON *ctx_json_body(struct ctx *c)
+{
+    if (!c->content_type || strncasecmp(c->content_type, "application/json", 16) != 0) {
+        ctx_problem(c, 415, "unsupported-media-type", "Unsupported media type", "send the body as application/json");
+        return NULL;
+    }
+    if (c->body_len > (size_t)c->cfg->max_body) {
+        ctx_problem(c, 413, "body-too-large", "Request body too large", "the body exceeds the size limit");
+        return NULL;
+    }
+    cJSON *j = cJSON_ParseWithLength(c->body ? c->body : "", c->body_len);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        ctx_bad(c, "body", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* Load the signed-in caller's scope. */
+int ctx_scope(struct ctx *c) { return scope_load(c->db, &c->who, util_now(), &c->scope); }
+
+/* ISO time or null. */
+void json_time(cJSON *o, const char *key, int has, int64_t t)
+{
+    if (!has) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char ts[21];
+    util_format_time(t, ts);
+    cJSON_AddStringToObject(o, key, ts);
+}
+
+/* Match a route pattern; the {id} segment is captured into c->param. */
+static int route_match(struct ctx *c, const char *pattern, const char *path)
+{
+    while (*pattern && *path) {
+        if (*pattern == '{') {
+            const char *close = strchr(pattern, '}');
+            const char *slash = strchr(path, '/');
+            size_t n = slash ? (size_t)(slash - path) : strlen(path);
+            if (!n || n >= sizeof c->param)
+                return 0;
+            memcpy(c->param, path, n);
+            c->param[n] = 0;
+            pattern = close + 1;
+            path += n;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return 0;
+    }
+    return !*pattern && !*path;
+}
+
+/* The cookie value of cport_session, copied into request memory, or NULL. */
+static const char *session_cookie(struct ctx *c)
+{
+    const char *p = c->cookie;
+    while (p && *p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 14 && strncmp(p, "cport_session=", 14) == 0) {
+            char *v = ctx_alloc(c, n - 13);
+            memcpy(v, p + 14, n - 14);
+            return v;
+        }
+        p = end;
+    }
+    return NULL;
+}
+
+/* Authenticate from a bearer token, else the session cookie. */
+static int authenticate(struct ctx *c)
+{
+    if (c->authorization && *c->authorization) {
+        if (strncmp(c->authorization, "Bearer ", 7) != 0)
+            return CP_DENIED;
+        return auth_bearer(c->db, c->authorization + 7, c->remote_addr, &c->who);
+    }
+    const char *tok = session_cookie(c);
+    return tok ? auth_session(c->db, c->cfg, tok, &c->who) : CP_DENIED;
+}
+
+/* Rank of a role for "at least" checks. */
+static int role_rank(const char *role)
+{
+    if (strcmp(role, "viewer") == 0)
+        return NEED_VIEWER;
+    if (strcmp(role, "analyst") == 0)
+        return NEED_ANALYST;
+    if (strcmp(role, "org_admin") == 0)
+        return NEED_ORG_ADMIN;
+    if (strcmp(role, "operator") == 0)
+        return NEED_OPERATOR;
+    return NEED_PUBLIC;
+}
+
+/* The kind bit of an org kind. */
+static unsigned kind_bit(const char *kind)
+{
+    return strcmp(kind, "lea") == 0 ? KIND_LEA : strcmp(kind, "hotline") == 0 ? KIND_HOTLINE
+         : strcmp(kind, "interpol") == 0 ? KIND_INTERPOL : strcmp(kind, "operator") == 0 ? KIND_OPERATOR : 0;
+}
+
+/* May this caller use a route that needs `need`? Operators hold their own role
+ * only; the others rank viewer < analyst < org_admin. */
+static int role_allows(const char *role, enum api_need need)
+{
+    int r = role_rank(role);
+    if (need <= NEED_SIGNED_IN)
+        return r != NEED_PUBLIC;
+    if (need == NEED_OPERATOR || r == NEED_OPERATOR)
+        return r == (int)need;
+    return r >= (int)need;
+}
+
+/* The whole request: find the route, check who may call it, run the handler and
+ * map its status. */
+void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
+{
+    const struct api_route *rt = NULL;
+    int path_known = 0;
+    for (int i = 0; i < n && !rt; i++) {
+        if (!route_match(c, routes[i].pattern, c->path ? c->path : ""))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, c->method) == 0 ||
+            (strcmp(c->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
+            rt = &routes[i];
+    }
+    if (!rt) {
+        if (path_known)
+            ctx_problem(c, 405, "method-not-allowed", "Method not allowed", "this resource does not take that method");
+        else
+            ctx_problem(c, 404, "not-found", "Not found", "no such resource");
+        return;
+    }
+    if (parse_query(c)) {
+        ctx_bad(c, "query", "the query string is malformed (bad percent-encoding or too many parameters)");
+        return;
+    }
+    int st = authenticate(c);
+    c->authed = st == CP_OK;
+    if (st == CP_BUSY || st == CP_ERR)
+        goto status;
+    if (rt->need != NEED_PUBLIC) {
+        if (!c->authed) {
+            ctx_header(c, "WWW-Authenticate", "Bearer");
+            ctx_problem(c, 401, "unauthenticated", "Not signed in", "sign in or send a valid API token");
+            return;
+        }
+        if (!role_allows(c->who.role, rt->need) || (rt->kinds && !(rt->kinds & kind_bit(c->who.org_kind)))) {
+            log_line(c->request_id, "denied user=%lld %s %s", (long long)c->who.user_id, c->method, c->path);
+            ctx_problem(c, 403, "forbidden", "Forbidden", "your role or organisation may not do this");
+            return;
+        }
+    }
+    /* Cookie-authenticated writes must echo the session's CSRF token. */
+    int write = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
+    if (c->authed && c->who.session_id && write) {
+        const char *t = c->csrf_header ? c->csrf_header : "";
+        size_t tl = strlen(t), cl = strlen(c->who.csrf);
+        if (tl != cl || sodium_memcmp(t, c->who.csrf, cl) != 0) {
+            ctx_problem(c, 403, "csrf", "Missing or wrong CSRF token", "send the X-CSRF-Token header from GET /api/v1/me");
+            return;
+        }
+    }
+    if (c->authed && (st = ctx_scope(c)) != CP_OK)
+        goto status;
+    st = rt->handler(c);
+status:
+    switch (st) {
+    case CP_OK:
+    case CP_BAD: /* the handler wrote its 400 */
+        return;
+    case CP_BUSY:
+        buf_reset(&c->headers);
+        ctx_header(c, "Retry-After", "1");
+        ctx_problem(c, 503, "busy", "Service busy", "the database is busy; retry shortly");
+        return;
+    case CP_NOTFOUND:
+        ctx_problem(c, 404, "not-found", "Not found", "no such resource");
+        return;
+    case CP_DENIED:
+        ctx_problem(c, 403, "forbidden", "Forbidden", c->err[0] ? c->err : "not allowed");
+        return;
+    case CP_CONFLICT:
+        ctx_problem(c, 409, "conflict", "Conflict", c->err[0] ? c->err : "conflict");
+        return;
+    default:
+        log_line(c->request_id, "error %s %s: %s (%s)", c->method, c->path, c->err, sqlite3_errmsg(c->db->h));
+        ctx_problem(c, 500, "internal", "Internal error", "something went wrong; quote the request id");
+    }
+}

@@ -1,0 +1,102 @@
+/*
+ * api - the request context every handler gets, the route table's shape, the
+ * dispatcher that authenticates and checks each route's role before calling its
+ * handler, and the response helpers (JSON through cJSON, problem+json errors).
+ * Independent of FastCGI: fcgi/ fills a ctx and writes out its response.
+ */
+#ifndef CPORT_API_H
+#define CPORT_API_H
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "scope.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+
+#define API_MAX_QPARAMS 64
+
+struct ctx {
+    /* request, as the front end hands it over (valid for the request only) */
+    const char *method, *path, *query;
+    const char *cookie, *authorization, *csrf_header, *content_type;
+    const char *remote_addr, *user_agent, *request_id;
+    const char *body;
+    size_t body_len;
+    /* derived */
+    char param[64]; /* the {id} path segment */
+    struct {
+        char *k, *v;
+    } q[API_MAX_QPARAMS];
+    int nq;
+    struct db *db;
+    const struct config *cfg;
+    struct caller who;
+    int authed;
+    struct scope scope;
+    /* response */
+    int status;
+    const char *ctype;
+    struct buf headers; /* "Name: value\r\n" lines */
+    struct buf out;
+    /* request memory, freed in one place by ctx_end */
+    struct ctx_mem *mem;
+    char err[512];
+    char field[64];
+};
+
+typedef int (*api_handler)(struct ctx *c);
+
+/* Who may call a route: the least role, and which org kinds (0: any). */
+enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG_ADMIN, NEED_OPERATOR };
+#define KIND_LEA 1u
+#define KIND_HOTLINE 2u
+#define KIND_INTERPOL 4u
+#define KIND_OPERATOR 8u
+#define KIND_REPORT_READERS (KIND_LEA | KIND_HOTLINE | KIND_INTERPOL)
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/reports/{id}" */
+    api_handler handler;
+    enum api_need need;
+    unsigned kinds;
+};
+
+/* Start and end a request: ctx_begin parses the query string (400 on bad
+ * percent-encoding is reported by api_dispatch); ctx_end frees everything. */
+void ctx_begin(struct ctx *c, struct db *d, const struct config *cfg);
+void ctx_end(struct ctx *c);
+
+/* Route, authenticate, check the route's need, CSRF for cookie writes, call the
+ * handler, and turn its status into a response (503 + Retry-After when busy). */
+void api_dispatch(struct ctx *c, const struct api_route *routes, int n);
+
+/* Request memory: freed by ctx_end. */
+void *ctx_alloc(struct ctx *c, size_t n);
+char *ctx_strdup(struct ctx *c, const char *s);
+
+/* Query parameters: value or NULL. ctx_check_params answers 400 (returns CP_BAD)
+ * when a parameter is not in the NULL-terminated allowed list or repeats. */
+const char *ctx_qparam(struct ctx *c, const char *name);
+int ctx_check_params(struct ctx *c, const char *const *allowed);
+
+/* Parse the JSON body (415 unless application/json, 400 when malformed or not an
+ * object). Returns NULL after setting the problem response. */
+cJSON *ctx_json_body(struct ctx *c);
+
+/* Responses. ctx_json takes ownership of j. */
+int ctx_json(struct ctx *c, int status, cJSON *j);
+int ctx_problem(struct ctx *c, int status, const char *slug, const char *title, const char *detail);
+/* A 400 naming the field; returns CP_BAD so handlers can `return ctx_bad(...)`. */
+int ctx_bad(struct ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ctx_header(struct ctx *c, const char *name, const char *value);
+
+/* Load the caller's scope (done by the dispatcher for signed-in callers). */
+int ctx_scope(struct ctx *c);
+
+/* Format a Unix time into JSON as ISO-8601, or null when has is 0. */
+void json_time(cJSON *o, const char *key, int has, int64_t t);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * api_session - sign-in, sign-out and "who am I" (POST/DELETE /session, GET /me).
+ */
+#include "handlers.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The {user, org, csrf_token, scope} object that sign-in and /me return. */
+static cJSON *me_json(struct ctx *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *u = cJSON_AddObjectToObject(j, "user");
+    cJSON_AddNumberToObject(u, "id", (double)c->who.user_id);
+    cJSON_AddStringToObject(u, "email", c->who.email);
+    cJSON_AddStringToObject(u, "role", c->who.role);
+    cJSON *o = cJSON_AddObjectToObject(j, "org");
+    cJSON_AddNumberToObject(o, "id", (double)c->who.org_id);
+    cJSON_AddStringToObject(o, "name", c->who.org_name);
+    cJSON_AddStringToObject(o, "kind", c->who.org_kind);
+    cJSON_AddStringToObject(o, "country", c->who.org_country);
+    if (c->who.org_code[0])
+        cJSON_AddStringToObject(o, "code", c->who.org_code);
+    if (c->who.session_id)
+        cJSON_AddStringToObject(j, "csrf_token", c->who.csrf);
+    cJSON_AddItemToObject(j, "scope", scope_json(&c->scope));
+    return j;
+}
+
+/* POST /api/v1/session {email, password}: open a browser session. */
+int h_session_create(struct ctx *c)
+{
+    cJSON *b = ctx_json_body(c);
+    if (!b)
+        return CP_BAD;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(b, "email");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(b, "password");
+    int st;
+    if (!cJSON_IsString(e) || !util_is_clean_text(e->valuestring, 254) || !*e->valuestring)
+        st = ctx_bad(c, "email", "email must be a string of at most 254 characters");
+    else if (!cJSON_IsString(p) || strlen(p->valuestring) > 1024)
+        st = ctx_bad(c, "password", "password must be a string of at most 1024 characters");
+    else {
+        char token[AUTH_TOKEN_LEN];
+        st = auth_login(c->db, c->cfg, e->valuestring, p->valuestring, c->remote_addr, c->user_agent, token, &c->who);
+        log_line(c->request_id, "sign-in %s user=%lld ip=%s", st == CP_OK ? "ok" : "failed",
+                 (long long)(st == CP_OK ? c->who.user_id : 0), c->remote_addr ? c->remote_addr : "-");
+        if (st == CP_DENIED) {
+            st = ctx_problem(c, 401, "bad-credentials", "Sign-in failed", "wrong email or password");
+        } else if (st == CP_OK) {
+            char cookie[160];
+            snprintf(cookie, sizeof cookie, "cport_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+            ctx_header(c, "Set-Cookie", cookie);
+            c->authed = 1;
+            if ((st = ctx_scope(c)) == CP_OK)
+                st = ctx_json(c, 200, me_json(c));
+        }
+    }
+    cJSON_Delete(b);
+    return st;
+}
+
+/* DELETE /api/v1/session: end this browser session and clear the cookie. */
+int h_session_delete(struct ctx *c)
+{
+    if (c->who.session_id) {
+        int st = auth_logout(c->db, c->who.session_id);
+        if (st != CP_OK)
+            return st;
+    }
+    ctx_header(c, "Set-Cookie", "cport_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    c->status = 204;
+    return CP_OK;
+}
+
+/* GET /api/v1/me: the caller, their organisation, scope and CSRF token. */
+int h_me(struct ctx *c) { return ctx_json(c, 200, me_json(c)); }

@@ -1,0 +1,259 @@
+/*
+ * auth - passwords, sessions and API tokens.
+ */
+#include "auth.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Hash a password with Argon2id (crypto_pwhash_str) at the configured cost. */
+int auth_hash_password(const struct config *cfg, const char *pw, char *out, char *err, size_t errlen)
+{
+    if (sodium_init() < 0)
+        return fail(err, errlen, CP_ERR, "libsodium failed to initialise");
+    size_t n = strlen(pw);
+    if (n < 8 || n > 1024)
+        return fail(err, errlen, CP_BAD, "password must be 8 to 1024 characters");
+    if (crypto_pwhash_str(out, pw, n, (unsigned long long)cfg->pwhash_ops, (size_t)cfg->pwhash_mem_kib * 1024) != 0)
+        return fail(err, errlen, CP_ERR, "out of memory hashing the password");
+    return CP_OK;
+}
+
+/* BLAKE2b-256 of a token: what the database keeps instead of the token. */
+static void token_hash(const char *token, uint8_t out[32])
+{
+    crypto_generichash(out, 32, (const uint8_t *)token, strlen(token), NULL, 0);
+}
+
+/* A fresh random token: prefix + base64url of 32 random bytes. */
+static void token_new(const char *prefix, char *out)
+{
+    uint8_t raw[32];
+    char enc[48];
+    randombytes_buf(raw, sizeof raw);
+    util_b64url_encode(raw, sizeof raw, enc);
+    snprintf(out, AUTH_TOKEN_LEN, "%s%s", prefix, enc);
+}
+
+/* Fill the caller from a row of CALLER_COLS starting at column 0. */
+#define CALLER_COLS                                                                                          \
+    "u.id, u.org_id, u.email, u.role, o.kind, o.name, o.country, coalesce(o.code,'')"
+static void caller_fill(sqlite3_stmt *st, struct caller *who)
+{
+    memset(who, 0, sizeof *who);
+    who->user_id = sqlite3_column_int64(st, 0);
+    who->org_id = sqlite3_column_int64(st, 1);
+    snprintf(who->email, sizeof who->email, "%s", db_text(st, 2));
+    snprintf(who->role, sizeof who->role, "%s", db_text(st, 3));
+    snprintf(who->org_kind, sizeof who->org_kind, "%s", db_text(st, 4));
+    snprintf(who->org_name, sizeof who->org_name, "%s", db_text(st, 5));
+    snprintf(who->org_country, sizeof who->org_country, "%s", db_text(st, 6));
+    snprintf(who->org_code, sizeof who->org_code, "%s", db_text(st, 7));
+}
+
+/* A fixed Argon2id hash to verify against when the email is unknown, so both
+ * failures take the same time. Made once per process at the configured cost. */
+static const char *dummy_hash(const struct config *cfg)
+{
+    static char h[crypto_pwhash_STRBYTES];
+    if (!h[0] && auth_hash_password(cfg, "not-a-real-password", h, NULL, 0) != CP_OK)
+        h[0] = 0;
+    return h;
+}
+
+/* Verify credentials and open a session. */
+int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
+               const char *ip, const char *ua, char *token, struct caller *who)
+{
+    if (sodium_init() < 0)
+        return CP_ERR;
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled FROM users u"
+                                  " JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
+    if (!st)
+        return CP_ERR;
+    db_bind_text(st, 1, email);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_done(st);
+        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    }
+    char hash[crypto_pwhash_STRBYTES] = "";
+    int found = rc == SQLITE_ROW, disabled = 0;
+    if (found) {
+        caller_fill(st, who);
+        snprintf(hash, sizeof hash, "%s", db_text(st, 8));
+        disabled = sqlite3_column_int(st, 9);
+    }
+    db_done(st);
+    size_t pwlen = strlen(password);
+    int ok = crypto_pwhash_str_verify(found ? hash : dummy_hash(cfg), password, pwlen) == 0;
+    if (!found || !ok || disabled)
+        return CP_DENIED;
+
+    uint8_t h[32];
+    char csrf[48];
+    uint8_t raw[24];
+    token_new("", token);
+    token_hash(token, h);
+    randombytes_buf(raw, sizeof raw);
+    util_b64url_encode(raw, sizeof raw, csrf);
+    int64_t now = util_now();
+    if (db_begin(d) != CP_OK)
+        return CP_BUSY;
+    /* Expired sessions of this user are swept whenever they sign in. */
+    st = db_prep(d, "DELETE FROM sessions WHERE user_id = ? AND (last_seen_at < ? OR created_at < ?)");
+    sqlite3_bind_int64(st, 1, who->user_id);
+    sqlite3_bind_int64(st, 2, now - cfg->session_idle_s);
+    sqlite3_bind_int64(st, 3, now - cfg->session_max_s);
+    rc = sqlite3_step(st);
+    db_done(st);
+    st = db_prep(d, "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, last_seen_at, ip, user_agent)"
+                    " VALUES (?,?,?,?,?,?,?)");
+    sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, who->user_id);
+    db_bind_text(st, 3, csrf);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, now);
+    db_bind_text(st, 6, ip);
+    db_bind_text(st, 7, ua);
+    if (rc == SQLITE_DONE)
+        rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        db_rollback(d);
+        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    }
+    who->session_id = sqlite3_last_insert_rowid(d->h);
+    snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
+    return db_commit(d);
+}
+
+/* Look a session up by its cookie; enforce idle and absolute expiry; refresh
+ * last_seen_at at most once a minute so reads stay reads. */
+int auth_session(struct db *d, const struct config *cfg, const char *token, struct caller *who)
+{
+    if (!token || strlen(token) < 40 || strlen(token) > 60)
+        return CP_DENIED;
+    uint8_t h[32];
+    token_hash(token, h);
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", s.id, s.csrf_token, s.created_at, s.last_seen_at, u.disabled"
+                                  " FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id"
+                                  " WHERE s.token_hash = ?");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? CP_DENIED : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    }
+    caller_fill(st, who);
+    who->session_id = sqlite3_column_int64(st, 8);
+    snprintf(who->csrf, sizeof who->csrf, "%s", db_text(st, 9));
+    int64_t created = sqlite3_column_int64(st, 10), seen = sqlite3_column_int64(st, 11);
+    int disabled = sqlite3_column_int(st, 12);
+    db_done(st);
+    int64_t now = util_now();
+    if (disabled || now - seen > cfg->session_idle_s || now - created > cfg->session_max_s) {
+        auth_logout(d, who->session_id);
+        return CP_DENIED;
+    }
+    if (now - seen >= 60) {
+        st = db_prep(d, "UPDATE sessions SET last_seen_at = ? WHERE id = ?");
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, who->session_id);
+        sqlite3_step(st); /* best effort: a busy database must not fail a read */
+        db_done(st);
+    }
+    return CP_OK;
+}
+
+/* Delete one session. */
+int auth_logout(struct db *d, int64_t session_id)
+{
+    sqlite3_stmt *st = db_prep(d, "DELETE FROM sessions WHERE id = ?");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, session_id);
+    int rc = sqlite3_step(st);
+    db_done(st);
+    return db_status(rc);
+}
+
+/* Resolve "Authorization: Bearer <token>". */
+int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *who)
+{
+    if (!token || strncmp(token, "cpt_", 4) != 0 || strlen(token) > 60)
+        return CP_DENIED;
+    uint8_t h[32];
+    token_hash(token, h);
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", t.id, t.expires_at, t.revoked, t.last_used_at, u.disabled"
+                                  " FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = u.org_id"
+                                  " WHERE t.token_hash = ?");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? CP_DENIED : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    }
+    caller_fill(st, who);
+    who->token_id = sqlite3_column_int64(st, 8);
+    int has_exp = sqlite3_column_type(st, 9) != SQLITE_NULL;
+    int64_t exp = sqlite3_column_int64(st, 9), used = sqlite3_column_int64(st, 11);
+    int revoked = sqlite3_column_int(st, 10), disabled = sqlite3_column_int(st, 12);
+    db_done(st);
+    int64_t now = util_now();
+    if (revoked || disabled || (has_exp && now >= exp))
+        return CP_DENIED;
+    if (now - used >= 60) {
+        st = db_prep(d, "UPDATE api_tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?");
+        sqlite3_bind_int64(st, 1, now);
+        db_bind_text(st, 2, ip);
+        sqlite3_bind_int64(st, 3, who->token_id);
+        sqlite3_step(st); /* best effort, as for sessions */
+        db_done(st);
+    }
+    return CP_OK;
+}
+
+/* Create a named API token; only its hash is stored. */
+int auth_token_create(struct db *d, const char *email, const char *name, int expires_days, char *token,
+                      char *err, size_t errlen)
+{
+    if (sodium_init() < 0)
+        return fail(err, errlen, CP_ERR, "libsodium failed to initialise");
+    if (!util_is_clean_text(name, 100) || !*name)
+        return fail(err, errlen, CP_BAD, "token name must be 1 to 100 printable characters");
+    if (expires_days < 0 || expires_days > 3650)
+        return fail(err, errlen, CP_BAD, "--expires must be 1 to 3650 days");
+    sqlite3_stmt *st = db_prep(d, "SELECT id, disabled FROM users WHERE email = ?");
+    db_bind_text(st, 1, email);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_done(st);
+        return fail(err, errlen, CP_NOTFOUND, "no user with email %s", email);
+    }
+    int64_t uid = sqlite3_column_int64(st, 0);
+    int disabled = sqlite3_column_int(st, 1);
+    db_done(st);
+    if (disabled)
+        return fail(err, errlen, CP_DENIED, "user %s is disabled", email);
+    uint8_t h[32];
+    token_new("cpt_", token);
+    token_hash(token, h);
+    int64_t now = util_now();
+    st = db_prep(d, "INSERT INTO api_tokens(token_hash, user_id, name, created_at, expires_at) VALUES (?,?,?,?,?)");
+    sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, uid);
+    db_bind_text(st, 3, name);
+    sqlite3_bind_int64(st, 4, now);
+    db_bind_opt_int(st, 5, expires_days > 0, now + (int64_t)expires_days * 86400);
+    int rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return fail(err, errlen, db_status(rc), "could not store the token: %s", sqlite3_errmsg(d->h));
+    return CP_OK;
+}

@@ -1,0 +1,52 @@
+/*
+ * auth - who is calling: Argon2id passwords, browser sessions (random 256-bit
+ * ids stored hashed, idle and absolute expiry, a CSRF token each) and API
+ * tokens (stored hashed, shown once).
+ */
+#ifndef CPORT_AUTH_H
+#define CPORT_AUTH_H
+
+#include "config.h"
+#include "db.h"
+
+#include <stdint.h>
+
+/* The authenticated caller of a request, as every scope and role check sees it. */
+struct caller {
+    int64_t user_id, org_id;
+    int64_t session_id; /* 0 when authenticated by token */
+    int64_t token_id;   /* 0 when authenticated by session */
+    char email[256];
+    char role[16];     /* viewer | analyst | org_admin | operator */
+    char org_kind[16]; /* lea | hotline | interpol | operator */
+    char org_name[256];
+    char org_country[3];
+    char org_code[64]; /* a hotline org's ICCAM code */
+    char csrf[64];     /* the session's CSRF token */
+};
+
+#define AUTH_TOKEN_LEN 64 /* room for a base64url token and its prefix */
+
+/* Hash a password with Argon2id at the configured cost into out (crypto_pwhash_STRBYTES). */
+int auth_hash_password(const struct config *cfg, const char *pw, char *out, char *err, size_t errlen);
+
+/* Check email and password; on success create a session and fill token (the
+ * cookie value) and caller. A wrong email costs the same time as a wrong password.
+ * Returns CP_OK, CP_DENIED, CP_BUSY or CP_ERR. */
+int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
+               const char *ip, const char *ua, char *token, struct caller *who);
+
+/* Resolve a session cookie value; expired sessions are deleted. CP_OK or CP_DENIED. */
+int auth_session(struct db *d, const struct config *cfg, const char *token, struct caller *who);
+/* End the session. */
+int auth_logout(struct db *d, int64_t session_id);
+
+/* Resolve a bearer token, recording (at most once a minute) when and from where it
+ * was last used. CP_OK or CP_DENIED. */
+int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *who);
+
+/* Create an API token for the user with this email; token receives the only copy. */
+int auth_token_create(struct db *d, const char *email, const char *name, int expires_days, char *token,
+                      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,407 @@
+/*
+ * cport - the admin and batch command (CONTRACT.md): a thin front on lib/ that
+ * parses flags, calls one lib function and prints its result or a one-line
+ * error. Every subcommand takes --db PATH (default CPORT_DB, else the config).
+ */
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "feedgen.h"
+#include "importer.h"
+#include "orgs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Parsed flags: --name value pairs, bare --switches and positional words. */
+struct args {
+    const char *names[32], *values[32];
+    int n;
+    const char *pos[8];
+    int npos;
+};
+
+static struct config cfg;
+
+/* Print "cport: message" and return the exit status 1 (2 for usage errors). */
+static int die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cport: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+/* Split argv into flags and positionals; switches listed in `bare` take no value. */
+static int parse_args(int argc, char **argv, const char *const *bare, struct args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            if (a->npos == 8)
+                return die(2, "too many arguments");
+            a->pos[a->npos++] = argv[i];
+            continue;
+        }
+        if (a->n == 32)
+            return die(2, "too many flags");
+        a->names[a->n] = argv[i] + 2;
+        if (util_in_list(argv[i] + 2, bare)) {
+            a->values[a->n++] = "1";
+        } else {
+            if (i + 1 >= argc)
+                return die(2, "%s needs a value", argv[i]);
+            a->values[a->n++] = argv[++i];
+        }
+    }
+    return 0;
+}
+
+/* Value of a flag or NULL. */
+static const char *flag(const struct args *a, const char *name)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return a->values[i];
+    return NULL;
+}
+
+/* Refuse flags the subcommand does not know. */
+static int only(const struct args *a, const char *const *known)
+{
+    for (int i = 0; i < a->n; i++)
+        if (!util_in_list(a->names[i], known) && strcmp(a->names[i], "db") != 0 &&
+            strcmp(a->names[i], "config") != 0)
+            return die(2, "unknown flag --%s", a->names[i]);
+    return 0;
+}
+
+/* A positive integer flag within bounds, or the default. */
+static int int_flag(const struct args *a, const char *name, long lo, long hi, long def, long *out)
+{
+    const char *v = flag(a, name);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < lo || n > hi)
+        return die(2, "--%s must be a whole number from %ld to %ld", name, lo, hi);
+    *out = n;
+    return 0;
+}
+
+/* Open (and for most commands require) the database. */
+static struct db *open_db(const struct args *a)
+{
+    char err[512];
+    const char *p = flag(a, "db");
+    struct db *d = db_open(p ? p : cfg.db, cfg.busy_timeout_ms, err, sizeof err);
+    if (!d)
+        die(1, "%s", err);
+    return d;
+}
+
+/* cport migrate */
+static int cmd_migrate(struct args *a)
+{
+    static const char *const known[] = {NULL};
+    if (only(a, known))
+        return 2;
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512];
+    int st = db_migrate(d, err, sizeof err);
+    int v = db_schema_version(d);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    printf("schema at version %d\n", v);
+    return 0;
+}
+
+/* cport org add --kind K --name N --country CC [--code CODE] */
+static int cmd_org(struct args *a)
+{
+    static const char *const known[] = {"kind", "name", "country", "code", NULL};
+    if (a->npos != 1 || strcmp(a->pos[0], "add") != 0)
+        return die(2, "usage: cport org add --kind lea|hotline|interpol|operator --name NAME --country CC [--code CODE]");
+    if (only(a, known))
+        return 2;
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512];
+    int64_t id;
+    int st = orgs_add(d, flag(a, "kind"), flag(a, "name"), flag(a, "country"), flag(a, "code"), &id, err, sizeof err);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    printf("%lld\n", (long long)id);
+    return 0;
+}
+
+/* cport agreement add --lea NAME --hotline CODE --jurisdiction CC[,CC] [flags] */
+static int cmd_agreement(struct args *a)
+{
+    static const char *const known[] = {"lea", "hotline", "jurisdiction", "media-metadata", "media-content",
+                                        "include-reported-from", "valid-from", "valid-to", NULL};
+    if (a->npos != 1 || strcmp(a->pos[0], "add") != 0)
+        return die(2, "usage: cport agreement add --lea NAME --hotline CODE --jurisdiction CC[,CC...]"
+                      " [--media-metadata] [--media-content] [--include-reported-from] [--valid-from DATE] [--valid-to DATE]");
+    if (only(a, known))
+        return 2;
+    struct orgs_agreement ag = {
+        .lea = flag(a, "lea"),
+        .hotline = flag(a, "hotline"),
+        .jurisdiction = flag(a, "jurisdiction"),
+        .media_metadata = flag(a, "media-metadata") != NULL,
+        .media_content = flag(a, "media-content") != NULL,
+        .include_reported_from = flag(a, "include-reported-from") != NULL,
+        .valid_from = flag(a, "valid-from"),
+        .valid_to = flag(a, "valid-to"),
+    };
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512];
+    int64_t id;
+    int st = orgs_agreement_add(d, &ag, &id, err, sizeof err);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    printf("%lld\n", (long long)id);
+    return 0;
+}
+
+/* cport user add --org NAME --email EMAIL --role ROLE  (password on stdin) */
+static int cmd_user(struct args *a)
+{
+    static const char *const known[] = {"org", "email", "role", NULL};
+    if (a->npos != 1 || strcmp(a->pos[0], "add") != 0)
+        return die(2, "usage: cport user add --org NAME --email EMAIL --role viewer|analyst|org_admin|operator < password");
+    if (only(a, known))
+        return 2;
+    char pw[1100];
+    if (isatty(0))
+        fprintf(stderr, "password: ");
+    if (!fgets(pw, sizeof pw, stdin))
+        return die(1, "no password on standard input");
+    pw[strcspn(pw, "\r\n")] = 0;
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512];
+    int64_t id;
+    int st = orgs_user_add(d, &cfg, flag(a, "org"), flag(a, "email"), flag(a, "role"), pw, &id, err, sizeof err);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    printf("%lld\n", (long long)id);
+    return 0;
+}
+
+/* cport token create --email EMAIL [--name NAME] [--expires DAYS] */
+static int cmd_token(struct args *a)
+{
+    static const char *const known[] = {"email", "name", "expires", NULL};
+    if (a->npos != 1 || strcmp(a->pos[0], "create") != 0)
+        return die(2, "usage: cport token create --email EMAIL [--name NAME] [--expires DAYS]");
+    long days;
+    if (only(a, known) || int_flag(a, "expires", 1, 3650, 0, &days))
+        return 2;
+    if (!flag(a, "email"))
+        return die(2, "--email is required");
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512], token[AUTH_TOKEN_LEN];
+    const char *name = flag(a, "name") ? flag(a, "name") : "cli";
+    int st = auth_token_create(d, flag(a, "email"), name, (int)days, token, err, sizeof err);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    printf("%s\n", token);
+    return 0;
+}
+
+/* Progress on a terminal: one line rewritten after each page. */
+static void import_progress(void *arg, const struct importer_result *r)
+{
+    (void)arg;
+    fprintf(stderr, "\rpages %ld  inserted %ld  updated %ld  deleted %ld  unchanged %ld  rejected %ld", r->pages,
+            r->inserted, r->updated, r->deleted, r->unchanged, r->rejected);
+}
+
+/* cport import --feed URL [--token-file F] [--limit N] [--max-pages N] [--media] */
+static int cmd_import(struct args *a)
+{
+    static const char *const known[] = {"feed", "token-file", "limit", "max-pages", "media", NULL};
+    long limit, max_pages;
+    if (a->npos || only(a, known) || int_flag(a, "limit", 1, 100000, 0, &limit) ||
+        int_flag(a, "max-pages", 1, 100000000, 0, &max_pages))
+        return a->npos ? die(2, "usage: cport import --feed URL [--token-file F] [--limit N] [--max-pages N] [--media]") : 2;
+    const char *feed = flag(a, "feed") ? flag(a, "feed") : cfg.feed;
+    if (!*feed)
+        return die(2, "--feed is required (or set feed in the config)");
+    if (flag(a, "media"))
+        return die(2, "--media: fetching media content is not available yet in this version");
+    struct importer_opts o = {
+        .feed = feed,
+        .token_file = flag(a, "token-file") ? flag(a, "token-file") : *cfg.feed_token_file ? cfg.feed_token_file : NULL,
+        .ca_file = *cfg.feed_ca_file ? cfg.feed_ca_file : NULL,
+        .client_cert = *cfg.feed_client_cert ? cfg.feed_client_cert : NULL,
+        .client_key = *cfg.feed_client_key ? cfg.feed_client_key : NULL,
+        .limit = (int)limit,
+        .max_pages = (int)max_pages,
+        .max_page_bytes = cfg.feed_max_page_bytes,
+        .progress = isatty(2) ? import_progress : NULL,
+    };
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512];
+    struct importer_result r;
+    int st = importer_run(d, &o, &r, err, sizeof err);
+    db_close(d);
+    if (o.progress)
+        fputc('\n', stderr);
+    if (st != CP_OK)
+        return die(1, "import failed after %ld pages: %s", r.pages, err);
+    printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld\n",
+           (long long)r.run_id, r.pages, r.inserted, r.updated, r.deleted, r.unchanged, r.rejected);
+    return 0;
+}
+
+/* cport feedgen --count N --seed S --out DIR [--page-size P] [--no-updates] */
+static int cmd_feedgen(struct args *a)
+{
+    static const char *const known[] = {"count", "seed", "out", "page-size", "no-updates", "start-date", NULL};
+    long count, seed, page;
+    if (only(a, known) || int_flag(a, "count", 0, 100000000, 1000, &count) ||
+        int_flag(a, "seed", 0, 0x7fffffffL, 1, &seed) || int_flag(a, "page-size", 1, 100000, 500, &page))
+        return 2;
+    if (!flag(a, "out"))
+        return die(2, "--out DIR is required");
+    int none = flag(a, "no-updates") != NULL;
+    struct feedgen_opts o = {.count = count,
+                             .seed = (unsigned long long)seed,
+                             .page_size = (int)page,
+                             .out_dir = flag(a, "out"),
+                             .update_ratio = none ? FEEDGEN_NONE : 0,
+                             .delete_ratio = none ? FEEDGEN_NONE : 0,
+                             .start_date = flag(a, "start-date")};
+    char err[512];
+    if (feedgen_write(&o, err, sizeof err))
+        return die(1, "%s", err);
+    printf("feed of %ld reports written to %s\n", count, o.out_dir);
+    return 0;
+}
+
+/* cport check: SQLite integrity check (the audit chain joins it later). */
+static int cmd_check(struct args *a)
+{
+    static const char *const known[] = {NULL};
+    if (only(a, known))
+        return 2;
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    sqlite3_stmt *st;
+    int bad = 0;
+    sqlite3_prepare_v2(d->h, "PRAGMA integrity_check", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        if (strcmp(m, "ok") != 0) {
+            fprintf(stderr, "cport: integrity: %s\n", m);
+            bad = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    db_close(d);
+    if (bad)
+        return 1;
+    printf("integrity ok\n");
+    return 0;
+}
+
+/* cport backup --out FILE: online copy through SQLite's backup API. */
+static int cmd_backup(struct args *a)
+{
+    static const char *const known[] = {"out", NULL};
+    if (only(a, known))
+        return 2;
+    const char *out = flag(a, "out");
+    if (!out)
+        return die(2, "--out FILE is required");
+    if (access(out, F_OK) == 0)
+        return die(1, "%s exists; refusing to overwrite", out);
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.partial", out);
+    sqlite3 *dst;
+    int rc = sqlite3_open(tmp, &dst);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dst, "main", d->h, "main") : NULL;
+    if (b) {
+        while ((rc = sqlite3_backup_step(b, 1024)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            if (rc != SQLITE_OK)
+                sqlite3_sleep(50);
+        sqlite3_backup_finish(b);
+    }
+    int ok = b && rc == SQLITE_DONE && sqlite3_errcode(dst) == SQLITE_OK;
+    sqlite3_close(dst);
+    db_close(d);
+    if (!ok || rename(tmp, out) != 0) {
+        unlink(tmp);
+        return die(1, "backup failed");
+    }
+    printf("backup written to %s\n", out);
+    return 0;
+}
+
+/* Usage text. */
+static int usage(void)
+{
+    fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
+                    "  migrate | org add | agreement add | user add | token create | import |\n"
+                    "  feedgen | check | backup --out FILE\n");
+    return 2;
+}
+
+/* Dispatch on the subcommand. */
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
+                                       "no-updates", NULL};
+    struct args a;
+    if (parse_args(argc - 2, argv + 2, bare, &a))
+        return 2;
+    char err[512];
+    if (config_load(&cfg, flag(&a, "config"), err, sizeof err))
+        return die(1, "%s", err);
+    static const struct {
+        const char *name;
+        int (*fn)(struct args *);
+    } cmds[] = {{"migrate", cmd_migrate}, {"org", cmd_org},         {"agreement", cmd_agreement},
+                {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
+                {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup}};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(&a);
+    return usage();
+}

@@ -1,0 +1,145 @@
+/*
+ * config - parse the key = value configuration file.
+ */
+#include "config.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Built-in defaults: a working set-up with nothing configured. */
+static void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->db, sizeof c->db, "var/cport.db");
+    snprintf(c->socket, sizeof c->socket, "var/run/cport.sock");
+    c->busy_timeout_ms = 5000;
+    c->session_idle_s = 30 * 60;
+    c->session_max_s = 12 * 3600;
+    c->pwhash_ops = 2;
+    c->pwhash_mem_kib = 19 * 1024;
+    c->max_body = 1 << 20;
+    c->feed_max_page_bytes = 32L << 20;
+    snprintf(c->instance, sizeof c->instance, "cport");
+}
+
+/* Parse a bounded integer setting. */
+static int set_int(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Apply one key = value pair; unknown keys are errors so typos surface. */
+static int config_set(struct config *c, const char *k, const char *v)
+{
+    struct {
+        const char *key;
+        char *dst;
+        size_t n;
+    } strs[] = {
+        {"db", c->db, sizeof c->db},
+        {"socket", c->socket, sizeof c->socket},
+        {"feed", c->feed, sizeof c->feed},
+        {"feed_token_file", c->feed_token_file, sizeof c->feed_token_file},
+        {"feed_ca_file", c->feed_ca_file, sizeof c->feed_ca_file},
+        {"feed_client_cert", c->feed_client_cert, sizeof c->feed_client_cert},
+        {"feed_client_key", c->feed_client_key, sizeof c->feed_client_key},
+        {"instance", c->instance, sizeof c->instance},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        if (strcmp(k, strs[i].key) == 0) {
+            if (strlen(v) >= strs[i].n)
+                return -1;
+            snprintf(strs[i].dst, strs[i].n, "%s", v);
+            return 0;
+        }
+    struct {
+        const char *key;
+        int *dst;
+        long lo, hi;
+    } ints[] = {
+        {"workers", &c->workers, 0, 256},
+        {"busy_timeout_ms", &c->busy_timeout_ms, 10, 600000},
+        {"session_idle_minutes", &c->session_idle_s, 1, 24 * 60},
+        {"session_max_hours", &c->session_max_s, 1, 24 * 30},
+        {"pwhash_ops", &c->pwhash_ops, 1, 10},
+        {"pwhash_mem_kib", &c->pwhash_mem_kib, 8 * 1024, 1024 * 1024},
+        {"max_body", &c->max_body, 1024, 1 << 30},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        if (strcmp(k, ints[i].key) == 0) {
+            long n;
+            if (set_int(v, ints[i].lo, ints[i].hi, &n))
+                return -1;
+            if (strcmp(k, "session_idle_minutes") == 0)
+                n *= 60;
+            else if (strcmp(k, "session_max_hours") == 0)
+                n *= 3600;
+            *ints[i].dst = (int)n;
+            return 0;
+        }
+    if (strcmp(k, "feed_max_page_bytes") == 0)
+        return set_int(v, 1024, 1L << 31, &c->feed_max_page_bytes);
+    return -1;
+}
+
+/* Trim leading and trailing white space in place. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+/* Load defaults, the file (explicit path must exist; CPORT_CONFIG or
+ * /etc/cport/cport.conf only when present), then the CPORT_DB override. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    config_defaults(c);
+    int must = path != NULL;
+    if (!path)
+        path = getenv("CPORT_CONFIG");
+    if (path && *path) {
+        FILE *f = fopen(path, "r");
+        if (!f && (must || errno != ENOENT))
+            return fail(err, errlen, -1, "cannot read config %s: %s", path, strerror(errno));
+        if (f) {
+            char line[8192];
+            int no = 0;
+            while (fgets(line, sizeof line, f)) {
+                no++;
+                char *s = trim(line);
+                if (!*s || *s == '#')
+                    continue;
+                char *eq = strchr(s, '=');
+                if (!eq) {
+                    fclose(f);
+                    return fail(err, errlen, -1, "%s:%d: expected key = value", path, no);
+                }
+                *eq = 0;
+                char *k = trim(s), *v = trim(eq + 1);
+                if (config_set(c, k, v)) {
+                    fclose(f);
+                    return fail(err, errlen, -1, "%s:%d: bad setting '%s'", path, no, k);
+                }
+            }
+            fclose(f);
+        }
+    }
+    const char *envdb = getenv("CPORT_DB");
+    if (envdb && *envdb)
+        snprintf(c->db, sizeof c->db, "%s", envdb);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * config - the one configuration file (conf/cport.conf.example documents it):
+ * "key = value" lines, '#' comments. Command-line flags override it.
+ */
+#ifndef CPORT_CONFIG_H
+#define CPORT_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+    char db[4096];          /* database path */
+    char socket[4096];      /* FastCGI unix socket */
+    int workers;            /* 0: one per core */
+    int busy_timeout_ms;    /* SQLite busy timeout before 503 */
+    int session_idle_s;     /* idle expiry of a browser session */
+    int session_max_s;      /* absolute expiry of a browser session */
+    int pwhash_ops;         /* Argon2id passes */
+    int pwhash_mem_kib;     /* Argon2id memory */
+    int max_body;           /* largest request body the workers accept */
+    char feed[4096];        /* default feed for `cport import` */
+    char feed_token_file[4096];
+    char feed_ca_file[4096];
+    char feed_client_cert[4096];
+    char feed_client_key[4096];
+    long feed_max_page_bytes;
+    char instance[128];     /* this installation's name, shown and signed */
+};
+
+/* Defaults, then CPORT_CONFIG (or path when given) if it exists, then CPORT_DB.
+ * Returns 0, or -1 with a message naming the file and line. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+#endif

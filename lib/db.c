@@ -1,0 +1,224 @@
+/*
+ * db - SQLite connection, statement cache, transactions and migrations.
+ */
+#include "db.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Open a connection and set the pragmas every cport connection runs with. */
+struct db *db_open(const char *path, int busy_ms, char *err, size_t errlen)
+{
+    struct db *d = calloc(1, sizeof *d);
+    if (!d) {
+        fail(err, errlen, CP_ERR, "out of memory");
+        return NULL;
+    }
+    snprintf(d->path, sizeof d->path, "%s", path);
+    int rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        fail(err, errlen, CP_ERR, "cannot open database %s: %s", path,
+             d->h ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc));
+        db_close(d);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(d->h, 0);
+    sqlite3_busy_timeout(d->h, busy_ms > 0 ? busy_ms : 5000);
+    sqlite3_db_config(d->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(d->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(d->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    char e[256];
+    if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                   "PRAGMA trusted_schema=OFF; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;"
+                   "PRAGMA mmap_size=268435456;",
+                e, sizeof e) != CP_OK) {
+        fail(err, errlen, CP_ERR, "cannot set up database %s: %s", path, e);
+        db_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Finalize every cached statement and close. */
+void db_close(struct db *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < DB_CACHE_SLOTS; i++) {
+        sqlite3_finalize(d->cache[i].st);
+        free(d->cache[i].sql);
+    }
+    sqlite3_close(d->h);
+    free(d);
+}
+
+/* FNV-1a over the SQL text picks the cache slot. */
+static unsigned slot_of(const char *sql)
+{
+    unsigned h = 2166136261u;
+    for (; *sql; sql++)
+        h = (h ^ (unsigned char)*sql) * 16777619u;
+    return h % DB_CACHE_SLOTS;
+}
+
+/* Prepared statement for sql, cached per connection by its text; a slot holding
+ * another statement is replaced (open addressing would outgrow the few dozen
+ * statements cport has, so collisions simply re-prepare). */
+sqlite3_stmt *db_prep(struct db *d, const char *sql)
+{
+    unsigned s = slot_of(sql);
+    if (d->cache[s].st && strcmp(d->cache[s].sql, sql) == 0) {
+        sqlite3_reset(d->cache[s].st);
+        sqlite3_clear_bindings(d->cache[s].st);
+        return d->cache[s].st;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cport: prepare failed: %s\n", sqlite3_errmsg(d->h));
+        return NULL;
+    }
+    sqlite3_finalize(d->cache[s].st);
+    free(d->cache[s].sql);
+    d->cache[s].sql = strdup(sql);
+    d->cache[s].st = st;
+    return st;
+}
+
+/* Reset and unbind: releases the statement's read snapshot. */
+void db_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Reset all cached statements of the connection. */
+void db_reset_all(struct db *d)
+{
+    for (int i = 0; i < DB_CACHE_SLOTS; i++)
+        db_done(d->cache[i].st);
+}
+
+/* SQLITE_BUSY and SQLITE_LOCKED mean "try again later" to callers. */
+int db_status(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return CP_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return CP_BUSY;
+    default:
+        return CP_ERR;
+    }
+}
+
+/* Execute statements that return no rows. */
+int db_exec(struct db *d, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(d->h, sql, NULL, NULL, &msg);
+    int st = db_status(rc);
+    if (st != CP_OK)
+        fail(err, errlen, st, "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return st;
+}
+
+/* Start a write transaction, taking the write lock up front. */
+int db_begin(struct db *d) { return db_exec(d, "BEGIN IMMEDIATE", NULL, 0); }
+
+/* Commit; on failure the transaction is rolled back so the connection is clean. */
+int db_commit(struct db *d)
+{
+    int st = db_exec(d, "COMMIT", NULL, 0);
+    if (st != CP_OK)
+        db_rollback(d);
+    return st;
+}
+
+/* Roll back when a transaction is open; harmless otherwise. */
+void db_rollback(struct db *d)
+{
+    if (!sqlite3_get_autocommit(d->h))
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Bind s as text, or NULL when s is NULL. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Bind v, or NULL when has is 0. */
+void db_bind_opt_int(sqlite3_stmt *st, int i, int has, int64_t v)
+{
+    if (has)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Column text, never NULL. */
+const char *db_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+/* Highest applied migration, 0 before the first. */
+int db_schema_version(struct db *d)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    if (sqlite3_prepare_v2(d->h, "SELECT max(version) FROM schema_migrations", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Apply each migration newer than the database, one transaction each. */
+int db_migrate(struct db *d, char *err, size_t errlen)
+{
+    int st = db_exec(d,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                     err, errlen);
+    if (st != CP_OK)
+        return st;
+    int have = db_schema_version(d);
+    for (int i = 0; i < db_migration_count; i++) {
+        const struct db_migration *m = &db_migrations[i];
+        if (m->version <= have)
+            continue;
+        if ((st = db_begin(d)) != CP_OK)
+            return fail(err, errlen, st, "database is busy");
+        char e[512];
+        if ((st = db_exec(d, m->sql, e, sizeof e)) != CP_OK) {
+            db_rollback(d);
+            return fail(err, errlen, st, "migration %s failed: %s", m->name, e);
+        }
+        sqlite3_stmt *ins = NULL;
+        sqlite3_prepare_v2(d->h, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", -1,
+                           &ins, NULL);
+        sqlite3_bind_int(ins, 1, m->version);
+        sqlite3_bind_text(ins, 2, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, util_now());
+        int rc = sqlite3_step(ins);
+        sqlite3_finalize(ins);
+        if (rc != SQLITE_DONE || (st = db_commit(d)) != CP_OK) {
+            db_rollback(d);
+            return fail(err, errlen, CP_ERR, "migration %s could not be recorded", m->name);
+        }
+    }
+    return CP_OK;
+}

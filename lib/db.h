@@ -1,0 +1,73 @@
+/*
+ * db - the one way cport talks to SQLite: a connection opened with the same
+ * pragmas everywhere, a per-connection cache of prepared statements, short
+ * BEGIN IMMEDIATE transactions, and the schema migrations.
+ */
+#ifndef CPORT_DB_H
+#define CPORT_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct db_migration db_migrations[];
+extern const int db_migration_count;
+
+#define DB_CACHE_SLOTS 128
+
+struct db {
+    sqlite3 *h;
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[DB_CACHE_SLOTS];
+    char path[4096];
+};
+
+/* Open path with WAL, synchronous=NORMAL, foreign keys, busy timeout, defensive
+ * mode and trusted_schema off. Returns NULL and a message in err on failure. */
+struct db *db_open(const char *path, int busy_ms, char *err, size_t errlen);
+void db_close(struct db *d);
+
+/* A prepared statement for this SQL text, from the cache when it was prepared
+ * before (SQLITE_PREPARE_PERSISTENT). The statement is reset and its bindings
+ * cleared before it is handed out; callers never finalize it. NULL on a
+ * preparation error (logged into err of db_errmsg). */
+sqlite3_stmt *db_prep(struct db *d, const char *sql);
+
+/* Reset a statement when done with it, so it holds no read snapshot open. */
+void db_done(sqlite3_stmt *st);
+/* Reset every cached statement: the safety net at the end of each request. */
+void db_reset_all(struct db *d);
+
+/* Run SQL without results (several statements allowed). Returns CP_OK, CP_BUSY or CP_ERR. */
+int db_exec(struct db *d, const char *sql, char *err, size_t errlen);
+
+/* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout at the start,
+ * not midway. Return CP_OK, CP_BUSY or CP_ERR. */
+int db_begin(struct db *d);
+int db_commit(struct db *d);
+void db_rollback(struct db *d);
+
+/* Map an sqlite result code to CP_OK / CP_BUSY / CP_ERR. */
+int db_status(int rc);
+
+/* Bind helpers: text or NULL, int64 or NULL when has is 0. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+void db_bind_opt_int(sqlite3_stmt *st, int i, int has, int64_t v);
+
+/* Column text as a C string ("" for NULL). */
+const char *db_text(sqlite3_stmt *st, int col);
+
+/* Apply pending migrations in order, each in its own transaction; tracked in
+ * schema_migrations. Idempotent. Returns CP_OK or an error code with err filled. */
+int db_migrate(struct db *d, char *err, size_t errlen);
+/* The highest applied migration version, 0 for an empty database. */
+int db_schema_version(struct db *d);
+
+#endif

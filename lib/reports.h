@@ -1,0 +1,49 @@
+/*
+ * reports - searching and reading ICCAM reports within the caller's scope:
+ * filters, FTS5 full text, keyset pagination, facet counts, the detail view
+ * with media, classifications and hotlines.
+ */
+#ifndef CPORT_REPORTS_H
+#define CPORT_REPORTS_H
+
+#include "api.h"
+
+#define REPORTS_MAX_LIST 32
+
+/* A validated search. Lists are ORed within a key, keys are ANDed. */
+struct report_filter {
+    const char *q;      /* FTS5 query, already quoted: user text is never syntax */
+    const char *countries[REPORTS_MAX_LIST];
+    int ncountries;
+    const char *site_types[REPORTS_MAX_LIST];
+    int nsite_types;
+    const char *statuses[REPORTS_MAX_LIST];
+    int nstatuses;
+    int class_bits;     /* international/national bits asked for */
+    int class_nat_bits;
+    int type_bits;      /* media types asked for */
+    const char *hotline;
+    const char *domain;
+    int has_from, has_to;
+    int64_t from, to;   /* reported_at range, inclusive from, exclusive to */
+    int sort;           /* index into reports_sorts */
+    int desc;
+    int limit;
+    int has_cursor;     /* keyset position */
+    int64_t cur_num;
+    const char *cur_text;
+    int64_t cur_id;
+};
+
+/* Parse and validate the query parameters of /reports and /stats into f.
+ * On bad input the 400 is already written and CP_BAD returned. */
+int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging);
+
+/* GET /reports: one page of results with total and next cursor. */
+int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out);
+/* GET /reports/{id}: CP_NOTFOUND when absent or out of scope. */
+int reports_get(struct ctx *c, int64_t id, cJSON **out);
+/* GET /stats: total and facet counts for the filtered scope. */
+int reports_stats(struct ctx *c, const struct report_filter *f, cJSON **out);
+
+#endif

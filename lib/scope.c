@@ -1,0 +1,152 @@
+/*
+ * scope - who sees which reports; see scope.h.
+ */
+#include "scope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Add a country to a grant unless it is there already. */
+static void grant_add(struct scope_grant *g, const char *cc)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->countries[i], cc) == 0)
+            return;
+    if (g->n < SCOPE_MAX_COUNTRIES)
+        snprintf(g->countries[g->n++], 3, "%s", cc);
+}
+
+/* Load the caller's scope: for an LEA, the union of its agreements valid now. */
+int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->country, sizeof s->country, "%s", who->org_country);
+    if (strcmp(who->org_kind, "hotline") == 0 && who->org_code[0]) {
+        s->kind = SCOPE_HOTLINE;
+        snprintf(s->hotline, sizeof s->hotline, "%s", who->org_code);
+        return CP_OK;
+    }
+    if (strcmp(who->org_kind, "interpol") == 0) {
+        s->kind = SCOPE_INTERPOL;
+        return CP_OK;
+    }
+    if (strcmp(who->org_kind, "lea") != 0)
+        return CP_OK; /* operators and anything unknown see nothing */
+    s->kind = SCOPE_LEA;
+    sqlite3_stmt *st = db_prep(d, "SELECT c.country, a.media_metadata, a.media_content, a.include_reported_from"
+                                  " FROM agreements a JOIN agreement_countries c ON c.agreement_id = a.id"
+                                  " WHERE a.lea_org_id = ? AND (a.valid_from IS NULL OR a.valid_from <= ?)"
+                                  " AND (a.valid_to IS NULL OR a.valid_to > ?)");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, who->org_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, now);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cc = db_text(st, 0);
+        int meta = sqlite3_column_int(st, 1), content = sqlite3_column_int(st, 2), rf = sqlite3_column_int(st, 3);
+        grant_add(&s->see, cc);
+        s->see.reported_from |= rf;
+        if (meta) {
+            grant_add(&s->meta, cc);
+            s->meta.reported_from |= rf;
+        }
+        if (content) {
+            grant_add(&s->content, cc);
+            s->content.reported_from |= rf;
+        }
+    }
+    db_done(st);
+    return db_status(rc);
+}
+
+/* Append the condition of one LEA grant. */
+static void grant_where(const struct scope *s, const struct scope_grant *g, struct sqlq *q)
+{
+    if (!g->n && !g->reported_from) {
+        sqlq_sql(q, "(0)");
+        return;
+    }
+    sqlq_sql(q, "(");
+    if (g->n) {
+        const char *vals[SCOPE_MAX_COUNTRIES];
+        for (int i = 0; i < g->n; i++)
+            vals[i] = g->countries[i];
+        sqlq_sql(q, "r.host_country IN ");
+        sqlq_text_list(q, vals, g->n);
+    }
+    if (g->reported_from) {
+        if (g->n)
+            sqlq_sql(q, " OR ");
+        sqlq_sql(q, "r.reporting_hotline IN (SELECT code FROM hotlines WHERE country = ");
+        sqlq_text(q, s->country);
+        sqlq_sql(q, ")");
+    }
+    sqlq_sql(q, ")");
+}
+
+/* The visibility condition at a level (see, media metadata, media content). */
+void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q)
+{
+    switch (s->kind) {
+    case SCOPE_LEA:
+        grant_where(s, level == SCOPE_SEE ? &s->see : level == SCOPE_META ? &s->meta : &s->content, q);
+        return;
+    case SCOPE_HOTLINE:
+        /* Hotlines see metadata of what they handled; content stays with ICCAM. */
+        if (level == SCOPE_CONTENT) {
+            sqlq_sql(q, "(0)");
+            return;
+        }
+        sqlq_sql(q, "(r.reporting_hotline = ");
+        sqlq_text(q, s->hotline);
+        sqlq_sql(q, " OR r.assessing_hotline = ");
+        sqlq_text(q, s->hotline);
+        sqlq_sql(q, ")");
+        return;
+    case SCOPE_INTERPOL:
+        if (level == SCOPE_CONTENT)
+            sqlq_sql(q, "(0)");
+        else
+            sqlq_sql(q, "(r.class_bits & 1)");
+        return;
+    default:
+        sqlq_sql(q, "(0)");
+    }
+}
+
+/* Any media metadata visible at all (decides whether classification filters apply). */
+int scope_any_meta(const struct scope *s)
+{
+    if (s->kind == SCOPE_LEA)
+        return s->meta.n > 0 || s->meta.reported_from;
+    return s->kind == SCOPE_HOTLINE || s->kind == SCOPE_INTERPOL;
+}
+
+/* One grant as JSON. */
+static cJSON *grant_json(const struct scope_grant *g)
+{
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "hosting_countries");
+    for (int i = 0; i < g->n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(g->countries[i]));
+    cJSON_AddBoolToObject(o, "reported_from_own_country", g->reported_from);
+    return o;
+}
+
+/* Describe the scope for people and manifests. */
+cJSON *scope_json(const struct scope *s)
+{
+    static const char *const kinds[] = {"nothing", "lea", "hotline", "interpol"};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", kinds[s->kind]);
+    if (s->kind == SCOPE_LEA) {
+        cJSON_AddItemToObject(o, "reports", grant_json(&s->see));
+        cJSON_AddItemToObject(o, "media_metadata", grant_json(&s->meta));
+        cJSON_AddItemToObject(o, "media_content", grant_json(&s->content));
+        cJSON_AddStringToObject(o, "country", s->country);
+    } else if (s->kind == SCOPE_HOTLINE) {
+        cJSON_AddStringToObject(o, "hotline", s->hotline);
+    }
+    return o;
+}

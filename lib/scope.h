@@ -1,0 +1,53 @@
+/*
+ * scope - the one place that decides which reports a caller may see (DOMAIN.md):
+ *   lea       reports hosted in a valid agreement's jurisdiction, plus reports sent
+ *             by hotlines of its own country where the agreement includes them;
+ *   hotline   reports it reported or assessed;
+ *   interpol  reports with at least one current `baseline` media item;
+ *   operator  nothing.
+ * It yields an SQL condition over the reports alias `r` with bound values; every
+ * query over reports and media appends it.
+ */
+#ifndef CPORT_SCOPE_H
+#define CPORT_SCOPE_H
+
+#include "auth.h"
+#include "sqlq.h"
+
+#include <cjson/cJSON.h>
+
+#define SCOPE_MAX_COUNTRIES 64
+
+enum scope_kind { SCOPE_NOTHING, SCOPE_LEA, SCOPE_HOTLINE, SCOPE_INTERPOL };
+
+/* What one set of agreements grants: countries and the reported-from flag. */
+struct scope_grant {
+    char countries[SCOPE_MAX_COUNTRIES][3];
+    int n;
+    int reported_from;
+};
+
+struct scope {
+    enum scope_kind kind;
+    struct scope_grant see;     /* LEA: what the valid agreements show */
+    struct scope_grant meta;    /* LEA: where they also show media metadata */
+    struct scope_grant content; /* LEA: where they also show media content */
+    char country[3];            /* the caller's org country */
+    char hotline[64];           /* hotline: its code */
+};
+
+/* Work out the caller's scope at time now (agreement validity). */
+int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope *s);
+
+enum scope_level { SCOPE_SEE, SCOPE_META, SCOPE_CONTENT };
+
+/* Append "(condition)" over alias r: the reports visible at that level. */
+void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q);
+
+/* Whether any visible report can carry media metadata at all. */
+int scope_any_meta(const struct scope *s);
+
+/* The scope as JSON, for /me and for package manifests. */
+cJSON *scope_json(const struct scope *s);
+
+#endif

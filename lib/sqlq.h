@@ -1,0 +1,40 @@
+/*
+ * sqlq - builds SQL whose text comes only from string literals in the source,
+ * with every value bound. sqlq_sql() accepts literals only (the macro pastes ""
+ * before its argument, which fails to compile for anything else), so no user
+ * text can end up inside SQL.
+ */
+#ifndef CPORT_SQLQ_H
+#define CPORT_SQLQ_H
+
+#include "db.h"
+#include "util.h"
+
+#define SQLQ_MAX_BINDS 64
+
+struct sqlq_bind {
+    int type; /* 0 int, 1 text */
+    int64_t i;
+    const char *s; /* must outlive the query (request memory) */
+};
+
+struct sqlq {
+    struct buf sql;
+    struct sqlq_bind binds[SQLQ_MAX_BINDS];
+    int n;
+    int overflow;
+};
+
+void sqlq_init(struct sqlq *q);
+void sqlq_free(struct sqlq *q);
+#define sqlq_sql(q, lit) sqlq_sql_((q), "" lit)
+void sqlq_sql_(struct sqlq *q, const char *lit);
+/* Append a placeholder and its value. */
+void sqlq_text(struct sqlq *q, const char *s);
+void sqlq_int(struct sqlq *q, int64_t v);
+/* Append "(?,?,...)" for a list of texts. */
+void sqlq_text_list(struct sqlq *q, const char *const *vals, int n);
+/* Prepare (through the statement cache) and bind. NULL on error or overflow. */
+sqlite3_stmt *sqlq_prepare(struct sqlq *q, struct db *d);
+
+#endif
