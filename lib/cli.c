@@ -384,12 +384,25 @@ static int usage(void)
 /* Dispatch on the subcommand. */
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage();
     static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
                                        "no-updates", NULL};
+    /* --db and --config may also stand before the command: cport --db X migrate. */
+    char *rest[64];
+    int nrest = 0, cmd = 0;
+    for (int i = 1; i < argc && nrest < 62; i++) {
+        if (!cmd && (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            rest[nrest++] = argv[i];
+            rest[nrest++] = argv[++i];
+        } else if (!cmd && strncmp(argv[i], "--", 2) != 0) {
+            cmd = i;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    if (!cmd)
+        return usage();
     struct args a;
-    if (parse_args(argc - 2, argv + 2, bare, &a))
+    if (parse_args(nrest, rest, bare, &a))
         return 2;
     char err[512];
     if (config_load(&cfg, flag(&a, "config"), err, sizeof err))
@@ -401,7 +414,7 @@ int main(int argc, char **argv)
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
                 {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
-        if (strcmp(argv[1], cmds[i].name) == 0)
+        if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);
     return usage();
 }
