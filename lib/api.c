@@ -352,7 +352,7 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
     }
     /* Cookie-authenticated writes must echo the session's CSRF token. */
     int write = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
-    if (c->authed && c->who.session_id && write) {
+    if (rt->need != NEED_PUBLIC && c->authed && c->who.session_id && write) {
         const char *t = c->csrf_header ? c->csrf_header : "";
         size_t tl = strlen(t), cl = strlen(c->who.csrf);
         if (tl != cl || sodium_memcmp(t, c->who.csrf, cl) != 0) {

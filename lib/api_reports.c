@@ -37,8 +37,10 @@ int h_stats(struct ctx *c)
     struct report_filter f;
     if (reports_parse_filter(c, &f, 0) != CP_OK)
         return CP_BAD;
-    if (ctx_qparam(c, "sort") || ctx_qparam(c, "limit") || ctx_qparam(c, "cursor"))
-        return ctx_bad(c, "sort", "stats take filters only, not sort, limit or cursor");
+    static const char *const paging[] = {"sort", "limit", "cursor"};
+    for (int i = 0; i < 3; i++)
+        if (ctx_qparam(c, paging[i]))
+            return ctx_bad(c, paging[i], "stats take filters only, not sort, limit or cursor");
     cJSON *out;
     int st = reports_stats(c, &f, &out);
     return st == CP_OK ? ctx_json(c, 200, out) : st;

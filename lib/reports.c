@@ -41,6 +41,15 @@ static void add_int(cJSON *o, const char *k, sqlite3_stmt *st, int col)
         cJSON_AddNumberToObject(o, k, (double)sqlite3_column_int64(st, col));
 }
 
+/* Boolean column or JSON null. */
+static void add_bool(cJSON *o, const char *k, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddBoolToObject(o, k, sqlite3_column_int(st, col));
+}
+
 /* Time column as ISO-8601 or null. */
 static void add_time(cJSON *o, const char *k, sqlite3_stmt *st, int col)
 {
@@ -484,13 +493,10 @@ static int media_json(struct ctx *c, int64_t report_id, int meta, cJSON *report)
         return CP_ERR;
     sqlite3_bind_int64(st, 1, report_id);
     cJSON *arr = cJSON_AddArrayToObject(report, "media");
-    int64_t ids[256];
-    cJSON *objs[256];
-    int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 256) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cJSON *m = cJSON_CreateObject();
-        ids[n] = sqlite3_column_int64(st, 0);
-        cJSON_AddNumberToObject(m, "id", (double)ids[n]);
+        cJSON_AddNumberToObject(m, "id", (double)sqlite3_column_int64(st, 0));
         add_text(m, "iccam_media_id", st, 1);
         add_text(m, "content_url", st, 2);
         add_text(m, "media_type", st, 3);
@@ -503,8 +509,8 @@ static int media_json(struct ctx *c, int64_t report_id, int meta, cJSON *report)
         else
             cJSON_AddNumberToObject(m, "duration_s", sqlite3_column_double(st, 8));
         add_time(m, "first_seen_at", st, 9);
-        cJSON_AddBoolToObject(m, "is_new", sqlite3_column_int(st, 10));
-        cJSON_AddBoolToObject(m, "known_to_police", sqlite3_column_int(st, 11));
+        add_bool(m, "is_new", st, 10);
+        add_bool(m, "known_to_police", st, 11);
         if (meta) {
             cJSON *h = cJSON_AddObjectToObject(m, "hashes");
             add_hex(h, "md5", st, 12);
@@ -523,13 +529,16 @@ static int media_json(struct ctx *c, int64_t report_id, int meta, cJSON *report)
             }
         }
         cJSON_AddItemToArray(arr, m);
-        objs[n++] = m;
     }
     db_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE)
         return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
-    for (int i = 0; meta && i < n; i++) {
-        int s = classifications_json(c, ids[i], objs[i]);
+    /* Classifications are read after the media statement is done with, since
+     * both use the connection's cached statements. */
+    cJSON *m;
+    cJSON_ArrayForEach(m, arr)
+    {
+        int s = meta ? classifications_json(c, (int64_t)cJSON_GetObjectItem(m, "id")->valuedouble, m) : CP_OK;
         if (s != CP_OK)
             return s;
     }
