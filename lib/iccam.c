@@ -273,13 +273,11 @@ static int v_media(struct vctx *v, const cJSON *o, struct rec_media *m)
     if (!cJSON_IsObject(o))
         return bad(v, "", "not an object");
     const cJSON *h, *c;
+    /* asked for in the feed's order: see field() */
     if (v_str(v, o, "iccam_media_id", ICCAM_ID_MAX, 1, &m->id) || v_url(v, o, "content_url", 0, &m->content_url) ||
         v_enum(v, o, "media_type", MEDIA_TYPES, 1, &m->type) || v_str(v, o, "mime", 255, 0, &m->mime) ||
         v_int(v, o, "bytes", 0, 9007199254740991.0, &m->bytes) || v_int(v, o, "width", 0, 2147483647.0, &m->width) ||
-        v_int(v, o, "height", 0, 2147483647.0, &m->height) || v_time(v, o, "first_seen_at", 0, &m->first_seen) ||
-        v_bool(v, o, "is_new", &m->is_new) || v_bool(v, o, "known_to_police", &m->known) ||
-        v_str(v, o, "content", 1024, 0, &m->content) || v_obj(v, o, "hashes", &h) ||
-        v_obj(v, o, "classification", &c))
+        v_int(v, o, "height", 0, 2147483647.0, &m->height))
         return -1;
     const cJSON *dur = field(v, o, "duration_s");
     if (dur) {
@@ -288,6 +286,10 @@ static int v_media(struct vctx *v, const cJSON *o, struct rec_media *m)
         m->has_duration = 1;
         m->duration = dur->valuedouble;
     }
+    if (v_obj(v, o, "hashes", &h) || v_obj(v, o, "classification", &c) ||
+        v_time(v, o, "first_seen_at", 0, &m->first_seen) || v_bool(v, o, "is_new", &m->is_new) ||
+        v_bool(v, o, "known_to_police", &m->known) || v_str(v, o, "content", 1024, 0, &m->content))
+        return -1;
     if (m->content && (m->content[0] == '/' || strstr(m->content, "..") || strchr(m->content, ':') ||
                        strchr(m->content, '\\')))
         return bad(v, "content", "not a plain relative path");
@@ -344,10 +346,11 @@ static int v_record(const cJSON *o, struct rec *r, char *why, size_t whylen)
         return 0;
     const cJSON *hosting, *timeline;
     int commercial;
+    /* asked for in the feed's order: see field() */
     if (v_time(&v, o, "reported_at", 1, &t) || v_str(&v, o, "reporting_hotline", ICCAM_HOTLINE_MAX, 0, &r->reporting) ||
         v_str(&v, o, "assessing_hotline", ICCAM_HOTLINE_MAX, 0, &r->assessing) || v_url(&v, o, "url", 1, &r->url) ||
-        v_enum(&v, o, "site_type", SITE_TYPES, 1, &r->site_type) || v_enum(&v, o, "status", STATUSES, 1, &r->status) ||
-        v_bool(&v, o, "commercial", &commercial) || v_obj(&v, o, "hosting", &hosting) ||
+        v_enum(&v, o, "site_type", SITE_TYPES, 1, &r->site_type) || v_obj(&v, o, "hosting", &hosting) ||
+        v_bool(&v, o, "commercial", &commercial) || v_enum(&v, o, "status", STATUSES, 1, &r->status) ||
         v_obj(&v, o, "timeline", &timeline))
         return -1;
     r->reported_at = t.v;
@@ -908,7 +911,7 @@ static int reject(struct store *s, const cJSON *o, const char *reason)
     const cJSON *id = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "iccam_id") : NULL;
     const char *ids = cJSON_IsString(id) && util_is_clean_text(id->valuestring, 256) ? id->valuestring : NULL;
     char *raw = cJSON_PrintUnformatted(o);
-    sqlite3_stmt *st = prep(s, "INSERT INTO import_rejects(run_id, iccam_id, reason, raw, created_at)"
+    sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO import_rejects(run_id, iccam_id, reason, raw, created_at)"
                                " VALUES (?, ?, ?, ?, ?)");
     if (!st) {
         cJSON_free(raw);

@@ -191,3 +191,6 @@ CREATE TABLE import_rejects (
     raw        TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+-- A page fetched again (the feed's last page is re-read until it grows) must not
+-- quarantine the same record twice.
+CREATE UNIQUE INDEX import_rejects_once ON import_rejects(reason, raw);
