@@ -238,33 +238,6 @@ static int v_url(struct vctx *v, const cJSON *o, const char *name, int required,
     return 0;
 }
 
-/* Value of a standard base64 character, -1 for any other. */
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Decode the 192 base64 characters of a PhotoDNA value into 144 bytes (no padding
- * occurs at that length); util_b64_decode's per-character search showed up in
- * import profiles. Returns 0, or -1 for a character outside the alphabet. */
-static int b64_144(const char *in, uint8_t *out)
-{
-    for (int i = 0, o = 0; i < 192; i += 4, o += 3) {
-        int a = b64_val((unsigned char)in[i]), b = b64_val((unsigned char)in[i + 1]),
-            c = b64_val((unsigned char)in[i + 2]), d = b64_val((unsigned char)in[i + 3]);
-        if ((a | b | c | d) < 0)
-            return -1;
-        uint32_t x = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        out[o] = (uint8_t)(x >> 16), out[o + 1] = (uint8_t)(x >> 8), out[o + 2] = (uint8_t)x;
-    }
-    return 0;
-}
 
 /* Validate one media item into m. */
 static int v_media(struct vctx *v, const cJSON *o, struct rec_media *m)
@@ -302,7 +275,7 @@ static int v_media(struct vctx *v, const cJSON *o, struct rec_media *m)
             return -1;
         const cJSON *p = field(v, h, "photodna");
         if (p) {
-            if (!cJSON_IsString(p) || strlen(p->valuestring) != 192 || b64_144(p->valuestring, m->photodna) != 0)
+            if (!cJSON_IsString(p) || strlen(p->valuestring) != 192 || util_b64_decode(p->valuestring, m->photodna, 144) != 144)
                 return bad(v, "photodna", "not base64 of 144 bytes");
             m->has_photodna = 1;
         }

@@ -236,8 +236,25 @@ static void b64_encode(const char *alpha, int pad, const uint8_t *in, size_t n, 
     out[o] = 0;
 }
 
+/* Value of one base64 character in the standard (url = 0) or url-safe alphabet,
+ * -1 outside it. Arithmetic, not a search: PhotoDNA values make this hot. */
+static int b64_val(int c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
 /* Shared base64 decoder; rejects characters outside the alphabet and bad padding. */
-static int b64_decode(const char *alpha, int pad, const char *in, uint8_t *out, size_t cap)
+static int b64_decode(int url, int pad, const char *in, uint8_t *out, size_t cap)
 {
     size_t len = strlen(in), o = 0;
     if (pad) {
@@ -253,10 +270,10 @@ static int b64_decode(const char *alpha, int pad, const char *in, uint8_t *out, 
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < len; i++) {
-        const char *p = strchr(alpha, in[i]);
-        if (!p || !in[i])
+        int v = b64_val((unsigned char)in[i], url);
+        if (v < 0)
             return -1;
-        acc = acc << 6 | (uint32_t)(p - alpha);
+        acc = acc << 6 | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -273,11 +290,11 @@ static const char B64STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /* base64url without padding: tokens, cursors. */
 void util_b64url_encode(const uint8_t *in, size_t n, char *out) { b64_encode(B64URL, 0, in, n, out); }
-int util_b64url_decode(const char *in, uint8_t *out, size_t cap) { return b64_decode(B64URL, 0, in, out, cap); }
+int util_b64url_decode(const char *in, uint8_t *out, size_t cap) { return b64_decode(1, 0, in, out, cap); }
 
 /* Standard padded base64: PhotoDNA hashes as the feed carries them. */
 void util_b64_encode(const uint8_t *in, size_t n, char *out) { b64_encode(B64STD, 1, in, n, out); }
-int util_b64_decode(const char *in, uint8_t *out, size_t cap) { return b64_decode(B64STD, 1, in, out, cap); }
+int util_b64_decode(const char *in, uint8_t *out, size_t cap) { return b64_decode(0, 1, in, out, cap); }
 
 /* ISO 3166-1 alpha-2 officially assigned codes. */
 static const char COUNTRIES[] =
