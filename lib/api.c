@@ -126,8 +126,8 @@ int ctx_check_params(struct ctx *c, const char *const *allowed)
     for (int i = 0; i < c->nq; i++) {
         if (!util_in_list(c->q[i].k, allowed)) {
             char k[40];
-            snprintf(k, sizeof k, "%s", c->q[i].k);
-            return ctx_bad(c, k, "unknown parameter '%s'", util_is_clean_text(k, 39) ? k : "?");
+            snprintf(k, sizeof k, "%s", util_is_clean_text(c->q[i].k, 39) && *c->q[i].k ? c->q[i].k : "?");
+            return ctx_bad(c, k, "unknown parameter '%s'", k);
         }
         for (int j = 0; j < i; j++)
             if (strcmp(c->q[i].k, c->q[j].k) == 0)
@@ -324,9 +324,20 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
             rt = &routes[i];
     }
     if (!rt) {
-        if (path_known)
+        if (path_known) {
+            /* RFC 9110: a 405 lists the methods the resource does take. */
+            char allow[128] = "";
+            for (int i = 0; i < n; i++) {
+                if (!route_match(c, routes[i].pattern, c->path))
+                    continue;
+                size_t l = strlen(allow);
+                snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[i].method);
+                if (strcmp(routes[i].method, "GET") == 0 && (l = strlen(allow)) < sizeof allow)
+                    snprintf(allow + l, sizeof allow - l, ", HEAD");
+            }
+            ctx_header(c, "Allow", allow);
             ctx_problem(c, 405, "method-not-allowed", "Method not allowed", "this resource does not take that method");
-        else
+        } else
             ctx_problem(c, 404, "not-found", "Not found", "no such resource");
         return;
     }

@@ -232,7 +232,7 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging)
     if ((v = ctx_qparam(c, "limit")) && *v) {
         char *end;
         long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > 500)
+        if (*end || n < 1 || n > 500 || *v < '0' || *v > '9')
             return ctx_bad(c, "limit", "limit must be a whole number from 1 to 500");
         f->limit = (int)n;
     }
