@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +132,13 @@ static void worker(int sock, const struct config *cfg)
         log_line(NULL, "worker: %s", err);
         _exit(3);
     }
+    /* Bound the worker's memory: SQLite gives back page cache and sorter memory
+     * above this, and the heap is trimmed now and then, so a large facet query
+     * does not leave a worker holding tens of megabytes. */
+    sqlite3_soft_heap_limit64(16 << 20);
     FCGX_Request req;
     FCGX_InitRequest(&req, sock, 0);
-    for (;;) {
+    for (unsigned long served = 1;; served++) {
         sigprocmask(SIG_UNBLOCK, &term, NULL);
         int rc = FCGX_Accept_r(&req);
         sigprocmask(SIG_BLOCK, &term, NULL);
@@ -141,6 +146,8 @@ static void worker(int sock, const struct config *cfg)
             break;
         serve(&req, d, cfg);
         FCGX_Finish_r(&req);
+        if (served % 256 == 0)
+            malloc_trim(0);
         sigset_t pend;
         if (sigpending(&pend) == 0 && sigismember(&pend, SIGTERM))
             break;

@@ -41,9 +41,10 @@ int h_stats(struct ctx *c)
     for (int i = 0; i < 3; i++)
         if (ctx_qparam(c, paging[i]))
             return ctx_bad(c, paging[i], "stats take filters only, not sort, limit or cursor");
-    cJSON *out;
-    int st = reports_stats(c, &f, &out);
-    return st == CP_OK ? ctx_json(c, 200, out) : st;
+    int st = reports_stats(c, &f, &c->out);
+    if (st == CP_OK)
+        c->ctype = "application/json";
+    return st;
 }
 
 /* GET /api/v1/hotlines: the hotlines the feed lists. */

@@ -32,7 +32,7 @@ struct db *db_open(const char *path, int busy_ms, char *err, size_t errlen)
     char e[256];
     if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                    "PRAGMA trusted_schema=OFF; PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;"
-                   "PRAGMA mmap_size=268435456;",
+                   "PRAGMA mmap_size=0;",
                 e, sizeof e) != CP_OK) {
         fail(err, errlen, CP_ERR, "cannot set up database %s: %s", path, e);
         db_close(d);
@@ -100,6 +100,15 @@ void db_reset_all(struct db *d)
 {
     for (int i = 0; i < DB_CACHE_SLOTS; i++)
         db_done(d->cache[i].st);
+}
+
+/* This connection's view of the database version. */
+int64_t db_data_version(struct db *d)
+{
+    sqlite3_stmt *st = db_prep(d, "PRAGMA data_version");
+    int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    db_done(st);
+    return v;
 }
 
 /* SQLITE_BUSY and SQLITE_LOCKED mean "try again later" to callers. */

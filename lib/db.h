@@ -45,6 +45,10 @@ void db_done(sqlite3_stmt *st);
 /* Reset every cached statement: the safety net at the end of each request. */
 void db_reset_all(struct db *d);
 
+/* PRAGMA data_version: moves whenever another connection commits. -1 on error.
+ * Caches of query answers (qcache, scope) are valid while it stands still. */
+int64_t db_data_version(struct db *d);
+
 /* Run SQL without results (several statements allowed). Returns CP_OK, CP_BUSY or CP_ERR. */
 int db_exec(struct db *d, const char *sql, char *err, size_t errlen);
 

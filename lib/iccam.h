@@ -39,6 +39,7 @@ struct iccam_page {
     int count;               /* number of records in the page */
     const char *next_cursor; /* NULL when absent or null */
     int has_more;            /* 0 when absent */
+    void *arena;             /* the memory of the tree, released in one step */
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "reports.h"
 #include "domain.h"
+#include "qcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,21 +340,123 @@ static int query_int(struct ctx *c, struct sqlq *q, int64_t *out)
     return rc == SQLITE_ROW ? CP_OK : db_status(rc) == CP_OK ? CP_ERR : db_status(rc);
 }
 
-/* One page of results, the total, and the cursor after the last row. */
-int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
+/* query_int through qcache. */
+static int query_int_cached(struct ctx *c, const char *tag, struct sqlq *q, int64_t *out)
+{
+    struct buf b;
+    buf_init(&b);
+    int st = CP_OK;
+    if (qcache_get(c->db, tag, q, &b)) {
+        *out = strtoll(b.p, NULL, 10);
+    } else if ((st = query_int(c, q, out)) == CP_OK) {
+        char v[24];
+        snprintf(v, sizeof v, "%lld", (long long)*out);
+        qcache_put(c->db, tag, q, v);
+    }
+    buf_free(&b);
+    return st;
+}
+
+/*
+ * Which index drives a search. SQLite's planner, knowing nothing of how rows
+ * spread over countries, may answer "newest 50 of an LEA's 200,000" by sorting
+ * them all; cport knows the shapes that matter and says which index to walk:
+ *   a domain            its index (tens of rows, sorted after);
+ *   full text           the FTS hits when they are few; otherwise walk the date
+ *                       index newest first and test each entry against them;
+ *   one hosting country the country index, already in date order;
+ *   newest first        the date index, whose entries carry every column a scope
+ *                       or filter tests, so only the page's rows are read.
+ * Counting prefers the narrowest range: country, then dates.
+ */
+enum drive { DRIVE_PLANNER, DRIVE_REPORTED, DRIVE_COUNTRY, DRIVE_DOMAIN };
+#define FTS_DRIVE_MAX 20000
+
+/* Number of full-text hits of the filter's q (cached like totals). */
+static int fts_hits(struct ctx *c, const char *fq, int64_t *n)
 {
     struct sqlq q;
     sqlq_init(&q);
-    sqlq_sql(&q, "SELECT count(*) FROM reports r WHERE ");
-    filter_where(c, f, &q);
-    int64_t total;
-    int st = query_int(c, &q, &total);
+    sqlq_sql(&q, "SELECT count(*) FROM reports_fts WHERE reports_fts MATCH ");
+    sqlq_text(&q, fq);
+    int st = query_int_cached(c, "fts", &q, n);
     sqlq_free(&q);
+    return st;
+}
+
+/* Choose the driving index for a page (for_count 0) or a total (1). */
+static int pick_drive(struct ctx *c, const struct report_filter *f, int for_count, enum drive *dr)
+{
+    *dr = DRIVE_PLANNER;
+    if (f->domain) {
+        *dr = DRIVE_DOMAIN;
+        return CP_OK;
+    }
+    if (f->q) {
+        int64_t hits = 0;
+        int st = fts_hits(c, f->q, &hits);
+        if (st != CP_OK)
+            return st;
+        if (for_count || hits <= FTS_DRIVE_MAX || f->sort != 0)
+            return CP_OK;
+        *dr = DRIVE_REPORTED;
+        return CP_OK;
+    }
+    if (f->hotline)
+        return CP_OK;
+    if (f->ncountries == 1 && (for_count || f->sort == 0))
+        *dr = DRIVE_COUNTRY;
+    else if (for_count)
+        *dr = f->has_from || f->has_to ? DRIVE_REPORTED : DRIVE_PLANNER;
+    else if (f->sort == 0)
+        *dr = DRIVE_REPORTED;
+    return CP_OK;
+}
+
+/* Append the INDEXED BY clause of a drive. */
+static void drive_hint(struct sqlq *q, enum drive dr)
+{
+    switch (dr) {
+    case DRIVE_REPORTED: sqlq_sql(q, " INDEXED BY reports_reported"); break;
+    case DRIVE_COUNTRY: sqlq_sql(q, " INDEXED BY reports_country"); break;
+    case DRIVE_DOMAIN: sqlq_sql(q, " INDEXED BY reports_domain"); break;
+    default: break;
+    }
+}
+
+/* The total of a search, from the cache when the data has not changed. */
+static int count_cached(struct ctx *c, const struct report_filter *f, int64_t *total)
+{
+    enum drive dr;
+    int st = pick_drive(c, f, 1, &dr);
     if (st != CP_OK)
         return st;
-
+    struct sqlq q;
     sqlq_init(&q);
-    sqlq_sql(&q, "SELECT " REPORT_COLS " FROM reports r WHERE ");
+    sqlq_sql(&q, "SELECT count(*) FROM reports r");
+    drive_hint(&q, dr);
+    sqlq_sql(&q, " WHERE ");
+    filter_where(c, f, &q);
+    st = query_int_cached(c, "count", &q, total);
+    sqlq_free(&q);
+    return st;
+}
+
+/* One page of results, the total, and the cursor after the last row. */
+int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
+{
+    int64_t total;
+    int st = count_cached(c, f, &total);
+    if (st != CP_OK)
+        return st;
+    enum drive dr;
+    if ((st = pick_drive(c, f, 0, &dr)) != CP_OK)
+        return st;
+    struct sqlq q;
+    sqlq_init(&q);
+    sqlq_sql(&q, "SELECT " REPORT_COLS " FROM reports r");
+    drive_hint(&q, dr);
+    sqlq_sql(&q, " WHERE ");
     filter_where(c, f, &q);
     if (f->has_cursor) {
         switch (f->sort * 2 + f->desc) {
@@ -454,33 +557,54 @@ static void add_hex(cJSON *o, const char *k, sqlite3_stmt *st, int col)
     cJSON_AddStringToObject(o, k, hex);
 }
 
-/* The classification history of one media item, newest first; sets *current. */
-static int classifications_json(struct ctx *c, int64_t media_id, cJSON *m)
+/* The classification history of every media item of a report in one query,
+ * attached to the media objects of arr (both in media id order): "classification"
+ * is the current one (or null), "classifications" all of them, newest first. */
+static int classifications_json(struct ctx *c, int64_t report_id, cJSON *arr)
 {
-    sqlite3_stmt *st = db_prep(c->db, "SELECT international, national, age_group, gender, assessed_at, assessed_by,"
-                                      " is_current FROM classifications WHERE media_id = ?"
-                                      " ORDER BY is_current DESC, assessed_at DESC, id DESC");
+    sqlite3_stmt *st = db_prep(c->db, "SELECT c.media_id, c.international, c.national, c.age_group, c.gender,"
+                                      " c.assessed_at, c.assessed_by, c.is_current FROM media m"
+                                      " JOIN classifications c ON c.media_id = m.id WHERE m.report_id = ?"
+                                      " ORDER BY c.media_id, c.is_current DESC, c.assessed_at DESC, c.id DESC");
     if (!st)
         return CP_ERR;
-    sqlite3_bind_int64(st, 1, media_id);
-    cJSON *hist = cJSON_CreateArray(), *cur = NULL;
+    sqlite3_bind_int64(st, 1, report_id);
+    cJSON *m = arr->child, *hist = NULL, *cur = NULL;
     int rc;
+    /* Close the media item being filled and move on to the next one. */
+#define FLUSH()                                                                                              \
+    do {                                                                                                     \
+        cJSON_AddItemToObject(m, "classification", cur ? cur : cJSON_CreateNull());                          \
+        cJSON_AddItemToObject(m, "classifications", hist ? hist : cJSON_CreateArray());                      \
+        hist = cur = NULL;                                                                                   \
+        m = m->next;                                                                                         \
+    } while (0)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t mid = sqlite3_column_int64(st, 0);
+        while (m && (int64_t)cJSON_GetObjectItem(m, "id")->valuedouble < mid)
+            FLUSH();
+        if (!m)
+            break;
         cJSON *o = cJSON_CreateObject();
-        add_text(o, "international", st, 0);
-        add_text(o, "national", st, 1);
-        add_text(o, "age_group", st, 2);
-        add_text(o, "gender", st, 3);
-        add_time(o, "assessed_at", st, 4);
-        add_text(o, "assessed_by", st, 5);
-        if (sqlite3_column_int(st, 6) && !cur)
+        add_text(o, "international", st, 1);
+        add_text(o, "national", st, 2);
+        add_text(o, "age_group", st, 3);
+        add_text(o, "gender", st, 4);
+        add_time(o, "assessed_at", st, 5);
+        add_text(o, "assessed_by", st, 6);
+        if (sqlite3_column_int(st, 7) && !cur)
             cur = cJSON_Duplicate(o, 1);
+        if (!hist)
+            hist = cJSON_CreateArray();
         cJSON_AddItemToArray(hist, o);
     }
+    while (m)
+        FLUSH();
+#undef FLUSH
+    cJSON_Delete(hist);
+    cJSON_Delete(cur);
     db_done(st);
-    cJSON_AddItemToObject(m, "classification", cur ? cur : cJSON_CreateNull());
-    cJSON_AddItemToObject(m, "classifications", hist);
-    return db_status(rc);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
 }
 
 /* The media of a report; hashes and classifications only with media metadata. */
@@ -533,16 +657,7 @@ static int media_json(struct ctx *c, int64_t report_id, int meta, cJSON *report)
     db_done(st);
     if (rc != SQLITE_DONE)
         return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
-    /* Classifications are read after the media statement is done with, since
-     * both use the connection's cached statements. */
-    cJSON *m;
-    cJSON_ArrayForEach(m, arr)
-    {
-        int s = meta ? classifications_json(c, (int64_t)cJSON_GetObjectItem(m, "id")->valuedouble, m) : CP_OK;
-        if (s != CP_OK)
-            return s;
-    }
-    return CP_OK;
+    return meta ? classifications_json(c, report_id, arr) : CP_OK;
 }
 
 /* The detail of one report in scope. */
@@ -631,7 +746,7 @@ static void facet_sort(cJSON *arr)
 
 /* Facet counts in one scan grouped by (country, site type, status), folded here,
  * plus one scan for hotlines. */
-int reports_stats(struct ctx *c, const struct report_filter *f, cJSON **out)
+static int stats_compute(struct ctx *c, const struct report_filter *f, cJSON **out)
 {
     struct sqlq q;
     sqlq_init(&q);
@@ -708,4 +823,29 @@ int reports_stats(struct ctx *c, const struct report_filter *f, cJSON **out)
     cJSON_AddItemToObject(res, "facets", fac);
     *out = res;
     return CP_OK;
+}
+
+/* Facets through qcache: the portal asks for them on every view. The key is the
+ * filtered scope's condition and the caller's media-metadata reach. */
+int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out)
+{
+    struct sqlq key;
+    sqlq_init(&key);
+    filter_where(c, f, &key);
+    sqlq_sql(&key, " META ");
+    scope_where(&c->scope, SCOPE_META, &key);
+    int st = CP_OK;
+    if (!qcache_get(c->db, "stats", &key, out)) {
+        cJSON *j;
+        if ((st = stats_compute(c, f, &j)) == CP_OK) {
+            char *text = cJSON_PrintUnformatted(j);
+            cJSON_Delete(j);
+            buf_reset(out);
+            buf_adds(out, text);
+            qcache_put(c->db, "stats", &key, text);
+            free(text);
+        }
+    }
+    sqlq_free(&key);
+    return st;
 }

@@ -44,6 +44,6 @@ int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out);
 /* GET /reports/{id}: CP_NOTFOUND when absent or out of scope. */
 int reports_get(struct ctx *c, int64_t id, cJSON **out);
 /* GET /stats: total and facet counts for the filtered scope. */
-int reports_stats(struct ctx *c, const struct report_filter *f, cJSON **out);
+int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out);
 
 #endif

@@ -6,6 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Per-worker cache of LEA scopes: org id, when loaded, data version. */
+#define SCOPE_CACHE_SLOTS 64
+static struct {
+    int64_t org_id, loaded_at, version;
+    struct scope s;
+} cache[SCOPE_CACHE_SLOTS];
+
+/* Write the grant's countries as a JSON array, for sqlq_json_set. */
+static void grant_finish(struct scope_grant *g)
+{
+    char *p = g->json;
+    *p++ = '[';
+    for (int i = 0; i < g->n; i++)
+        p += sprintf(p, "%s\"%s\"", i ? "," : "", g->countries[i]);
+    *p++ = ']';
+    *p = 0;
+}
+
 /* Add a country to a grant unless it is there already. */
 static void grant_add(struct scope_grant *g, const char *cc)
 {
@@ -33,6 +51,13 @@ int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope
     if (strcmp(who->org_kind, "lea") != 0)
         return CP_OK; /* operators and anything unknown see nothing */
     s->kind = SCOPE_LEA;
+    unsigned slot = (unsigned)(who->org_id % SCOPE_CACHE_SLOTS);
+    int64_t version = db_data_version(d);
+    if (cache[slot].org_id == who->org_id && version >= 0 && cache[slot].version == version &&
+        now >= cache[slot].loaded_at && now - cache[slot].loaded_at < SCOPE_CACHE_SECONDS) {
+        *s = cache[slot].s;
+        return CP_OK;
+    }
     sqlite3_stmt *st = db_prep(d, "SELECT c.country, a.media_metadata, a.media_content, a.include_reported_from"
                                   " FROM agreements a JOIN agreement_countries c ON c.agreement_id = a.id"
                                   " WHERE a.lea_org_id = ? AND (a.valid_from IS NULL OR a.valid_from <= ?)"
@@ -58,7 +83,16 @@ int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope
         }
     }
     db_done(st);
-    return db_status(rc);
+    if (rc != SQLITE_DONE)
+        return db_status(rc) == CP_OK ? CP_ERR : db_status(rc);
+    grant_finish(&s->see);
+    grant_finish(&s->meta);
+    grant_finish(&s->content);
+    cache[slot].org_id = who->org_id;
+    cache[slot].loaded_at = now;
+    cache[slot].version = version;
+    cache[slot].s = *s;
+    return CP_OK;
 }
 
 /* Append the condition of one LEA grant. */
@@ -70,11 +104,8 @@ static void grant_where(const struct scope *s, const struct scope_grant *g, stru
     }
     sqlq_sql(q, "(");
     if (g->n) {
-        const char *vals[SCOPE_MAX_COUNTRIES];
-        for (int i = 0; i < g->n; i++)
-            vals[i] = g->countries[i];
         sqlq_sql(q, "r.host_country IN ");
-        sqlq_text_list(q, vals, g->n);
+        sqlq_json_set(q, g->json);
     }
     if (g->reported_from) {
         if (g->n)

@@ -25,6 +25,7 @@ struct scope_grant {
     char countries[SCOPE_MAX_COUNTRIES][3];
     int n;
     int reported_from;
+    char json[SCOPE_MAX_COUNTRIES * 5 + 3]; /* the countries as a JSON array */
 };
 
 struct scope {
@@ -36,7 +37,11 @@ struct scope {
     char hotline[64];           /* hotline: its code */
 };
 
-/* Work out the caller's scope at time now (agreement validity). */
+/* Work out the caller's scope at time now (agreement validity). An LEA's scope
+ * is kept per worker for up to SCOPE_CACHE_SECONDS while no other connection
+ * commits (data_version), so a request does not re-read its agreements; a
+ * changed or expiring agreement is seen within that time. */
+#define SCOPE_CACHE_SECONDS 10
 int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope *s);
 
 enum scope_level { SCOPE_SEE, SCOPE_META, SCOPE_CONTENT };

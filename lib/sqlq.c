@@ -56,6 +56,14 @@ void sqlq_text_list(struct sqlq *q, const char *const *vals, int n)
     buf_adds(&q->sql, ")");
 }
 
+/* A set as one bound JSON array. */
+void sqlq_json_set(struct sqlq *q, const char *json)
+{
+    buf_adds(&q->sql, "(SELECT value FROM json_each(");
+    sqlq_text(q, json);
+    buf_adds(&q->sql, "))");
+}
+
 /* Prepare through the cache (the text repeats for the same filter shape) and bind. */
 sqlite3_stmt *sqlq_prepare(struct sqlq *q, struct db *d)
 {
@@ -65,8 +73,8 @@ sqlite3_stmt *sqlq_prepare(struct sqlq *q, struct db *d)
     if (!st)
         return NULL;
     for (int i = 0; i < q->n; i++) {
-        if (q->binds[i].type)
-            sqlite3_bind_text(st, i + 1, q->binds[i].s, -1, SQLITE_STATIC);
+        if (q->binds[i].type == 1)
+            sqlite3_bind_text(st, i + 1, q->binds[i].s, -1, SQLITE_TRANSIENT);
         else
             sqlite3_bind_int64(st, i + 1, q->binds[i].i);
     }

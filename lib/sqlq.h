@@ -15,7 +15,7 @@
 struct sqlq_bind {
     int type; /* 0 int, 1 text */
     int64_t i;
-    const char *s; /* must outlive the query (request memory) */
+    const char *s; /* copied into the statement when bound */
 };
 
 struct sqlq {
@@ -34,6 +34,9 @@ void sqlq_text(struct sqlq *q, const char *s);
 void sqlq_int(struct sqlq *q, int64_t v);
 /* Append "(?,?,...)" for a list of texts. */
 void sqlq_text_list(struct sqlq *q, const char *const *vals, int n);
+/* Append "(SELECT value FROM json_each(?))" bound to a JSON array text: one
+ * parameter and the same SQL text however long the set (scope sets). */
+void sqlq_json_set(struct sqlq *q, const char *json);
 /* Prepare (through the statement cache) and bind. NULL on error or overflow. */
 sqlite3_stmt *sqlq_prepare(struct sqlq *q, struct db *d);
 
