@@ -371,9 +371,15 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
             return;
         }
     }
-    if (c->authed && (st = ctx_scope(c)) != CP_OK)
-        goto status;
-    st = rt->handler(c);
+    /* A read runs in one read transaction: one snapshot for all its queries
+     * (a page and its total agree) and one file lock instead of one a statement. */
+    int snapshot = !write && db_exec(c->db, "BEGIN", NULL, 0) == CP_OK;
+    if (!c->authed || (st = ctx_scope(c)) == CP_OK)
+        st = rt->handler(c);
+    if (snapshot) {
+        db_reset_all(c->db);
+        db_exec(c->db, "COMMIT", NULL, 0);
+    }
 status:
     switch (st) {
     case CP_OK:

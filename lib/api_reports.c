@@ -12,9 +12,10 @@ int h_reports_list(struct ctx *c)
     struct report_filter f;
     if (reports_parse_filter(c, &f, 1) != CP_OK)
         return CP_BAD;
-    cJSON *out;
-    int st = reports_search(c, &f, &out);
-    return st == CP_OK ? ctx_json(c, 200, out) : st;
+    int st = reports_search(c, &f, &c->out);
+    if (st == CP_OK)
+        c->ctype = "application/json";
+    return st;
 }
 
 /* GET /api/v1/reports/{id}: 404 alike for absent and out of scope. */
@@ -26,9 +27,10 @@ int h_report_get(struct ctx *c)
         return CP_NOTFOUND;
     if (c->nq)
         return ctx_bad(c, c->q[0].k, "this resource takes no parameters");
-    cJSON *out;
-    int st = reports_get(c, id, &out);
-    return st == CP_OK ? ctx_json(c, 200, out) : st;
+    int st = reports_get(c, id, &c->out);
+    if (st == CP_OK)
+        c->ctype = "application/json";
+    return st;
 }
 
 /* GET /api/v1/stats: facet counts for the caller's scope and filters. */

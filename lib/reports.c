@@ -3,6 +3,7 @@
  */
 #include "reports.h"
 #include "domain.h"
+#include "jw.h"
 #include "qcache.h"
 
 #include <stdio.h>
@@ -17,74 +18,48 @@ static const char *const SORTS[] = {"reported_at", "updated_at", "domain", NULL}
 static const char *const PARAMS[] = {"q", "hosting_country", "site_type", "status", "international", "national",
                                      "media_type", "hotline", "domain", "from", "to", "sort", "limit", "cursor", NULL};
 
-/* The columns every report JSON is built from, in report_json's order. */
+/* The columns every report JSON is written from, in report_write's order. */
 #define REPORT_COLS                                                                                          \
     "r.id, r.iccam_id, r.url, r.domain, r.site_type, r.status, r.reported_at, r.updated_at,"                \
     " r.reporting_hotline, r.assessing_hotline, r.host_country, r.host_ip, r.host_asn, r.host_provider,"    \
     " r.commercial, r.assessed_at, r.forwarded_at, r.lea_notified_at, r.ntd_sent_at, r.removed_at,"        \
     " r.media_count"
 
-/* Text column or JSON null. */
-static void add_text(cJSON *o, const char *k, sqlite3_stmt *st, int col)
+/* One report as the feed names it (ICCAM-FEED.md) plus id, domain, media_count,
+ * from a row of REPORT_COLS. */
+static void report_write(struct jw *w, sqlite3_stmt *st)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddStringToObject(o, k, db_text(st, col));
-}
-
-/* Integer column or JSON null. */
-static void add_int(cJSON *o, const char *k, sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddNumberToObject(o, k, (double)sqlite3_column_int64(st, col));
-}
-
-/* Boolean column or JSON null. */
-static void add_bool(cJSON *o, const char *k, sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddBoolToObject(o, k, sqlite3_column_int(st, col));
-}
-
-/* Time column as ISO-8601 or null. */
-static void add_time(cJSON *o, const char *k, sqlite3_stmt *st, int col)
-{
-    json_time(o, k, sqlite3_column_type(st, col) != SQLITE_NULL, sqlite3_column_int64(st, col));
-}
-
-/* One report as the feed names it (ICCAM-FEED.md) plus id, domain, media_count. */
-static cJSON *report_json(sqlite3_stmt *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-    add_text(o, "iccam_id", st, 1);
-    add_text(o, "url", st, 2);
-    add_text(o, "domain", st, 3);
-    add_text(o, "site_type", st, 4);
-    add_text(o, "status", st, 5);
-    add_time(o, "reported_at", st, 6);
-    add_time(o, "updated_at", st, 7);
-    add_text(o, "reporting_hotline", st, 8);
-    add_text(o, "assessing_hotline", st, 9);
-    cJSON *h = cJSON_AddObjectToObject(o, "hosting");
-    add_text(h, "country", st, 10);
-    add_text(h, "ip", st, 11);
-    add_int(h, "asn", st, 12);
-    add_text(h, "provider", st, 13);
-    cJSON_AddBoolToObject(o, "commercial", sqlite3_column_int(st, 14));
-    cJSON *t = cJSON_AddObjectToObject(o, "timeline");
-    add_time(t, "assessed_at", st, 15);
-    add_time(t, "forwarded_at", st, 16);
-    add_time(t, "lea_notified_at", st, 17);
-    add_time(t, "ntd_sent_at", st, 18);
-    add_time(t, "removed_at", st, 19);
-    cJSON_AddNumberToObject(o, "media_count", sqlite3_column_int(st, 20));
-    return o;
+    jw_obj(w);
+    jw_key(w, "id");
+    jw_int(w, sqlite3_column_int64(st, 0));
+    jw_col_text(w, "iccam_id", st, 1);
+    jw_col_text(w, "url", st, 2);
+    jw_col_text(w, "domain", st, 3);
+    jw_col_text(w, "site_type", st, 4);
+    jw_col_text(w, "status", st, 5);
+    jw_col_time(w, "reported_at", st, 6);
+    jw_col_time(w, "updated_at", st, 7);
+    jw_col_text(w, "reporting_hotline", st, 8);
+    jw_col_text(w, "assessing_hotline", st, 9);
+    jw_key(w, "hosting");
+    jw_obj(w);
+    jw_col_text(w, "country", st, 10);
+    jw_col_text(w, "ip", st, 11);
+    jw_col_int(w, "asn", st, 12);
+    jw_col_text(w, "provider", st, 13);
+    jw_obj_end(w);
+    jw_key(w, "commercial");
+    jw_bool(w, sqlite3_column_int(st, 14));
+    jw_key(w, "timeline");
+    jw_obj(w);
+    jw_col_time(w, "assessed_at", st, 15);
+    jw_col_time(w, "forwarded_at", st, 16);
+    jw_col_time(w, "lea_notified_at", st, 17);
+    jw_col_time(w, "ntd_sent_at", st, 18);
+    jw_col_time(w, "removed_at", st, 19);
+    jw_obj_end(w);
+    jw_key(w, "media_count");
+    jw_int(w, sqlite3_column_int(st, 20));
 }
 
 /* Split a comma list in request memory, checking each item with ok(); returns the
@@ -270,7 +245,9 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging)
 static void filter_where(struct ctx *c, const struct report_filter *f, struct sqlq *q)
 {
     scope_where(&c->scope, SCOPE_SEE, q);
-    if (f->q) {
+    if (f->q && f->q_bitmap) {
+        sqlq_sql(q, " AND cport_fts_hit(r.id)");
+    } else if (f->q) {
         sqlq_sql(q, " AND r.id IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ");
         sqlq_text(q, f->q);
         sqlq_sql(q, ")");
@@ -363,14 +340,14 @@ static int query_int_cached(struct ctx *c, const char *tag, struct sqlq *q, int6
  * them all; cport knows the shapes that matter and says which index to walk:
  *   a domain            its index (tens of rows, sorted after);
  *   full text           the FTS hits when they are few; otherwise walk the date
- *                       index newest first and test each entry against them;
+ *                       index newest first and test each entry against them
+ *                       (a cached bitmap, see fts_bitmap_use);
  *   one hosting country the country index, already in date order;
  *   newest first        the date index, whose entries carry every column a scope
  *                       or filter tests, so only the page's rows are read.
  * Counting prefers the narrowest range: country, then dates.
  */
 enum drive { DRIVE_PLANNER, DRIVE_REPORTED, DRIVE_COUNTRY, DRIVE_DOMAIN };
-#define FTS_DRIVE_MAX 20000
 
 /* Number of full-text hits of the filter's q (cached like totals). */
 static int fts_hits(struct ctx *c, const char *fq, int64_t *n)
@@ -382,6 +359,83 @@ static int fts_hits(struct ctx *c, const char *fq, int64_t *n)
     int st = query_int_cached(c, "fts", &q, n);
     sqlq_free(&q);
     return st;
+}
+
+/*
+ * A full-text query with many hits is walked newest first along the date index;
+ * materialising its hits for every page (the FTS query alone is several ms for
+ * 20,000 hits) would cost more than the walk. The hits are kept per worker as a
+ * bitmap over report ids, valid until the next commit like totals, and the SQL
+ * function cport_fts_hit(id) tests an entry against the current one.
+ */
+#define FTS_BITMAPS 4
+static struct {
+    char *q;
+    int64_t version, nbits;
+    uint8_t *bits;
+} fts_maps[FTS_BITMAPS];
+static const uint8_t *fts_bits; /* the bitmap cport_fts_hit() reads */
+static int64_t fts_nbits;
+static sqlite3 *fts_fn_db;      /* the connection the function is registered on */
+
+/* SQL function cport_fts_hit(id): is id among the current query's hits? */
+static void fts_hit_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t id = sqlite3_value_int64(argv[0]);
+    sqlite3_result_int(cx, fts_bits && id >= 0 && id < fts_nbits && (fts_bits[id >> 3] >> (id & 7) & 1));
+}
+
+/* Make the hit bitmap of fq current (from the cache, or by running the query). */
+static int fts_bitmap_use(struct ctx *c, const char *fq)
+{
+    if (fts_fn_db != c->db->h) {
+        if (sqlite3_create_function(c->db->h, "cport_fts_hit", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+                                    fts_hit_fn, NULL, NULL) != SQLITE_OK)
+            return CP_ERR;
+        fts_fn_db = c->db->h;
+    }
+    int64_t version = db_data_version(c->db);
+    int slot = 0;
+    for (int i = 0; i < FTS_BITMAPS; i++) {
+        if (fts_maps[i].q && fts_maps[i].version == version && strcmp(fts_maps[i].q, fq) == 0) {
+            fts_bits = fts_maps[i].bits, fts_nbits = fts_maps[i].nbits;
+            return CP_OK;
+        }
+        if (fts_maps[i].version < fts_maps[slot].version || !fts_maps[i].q)
+            slot = i;
+    }
+    sqlite3_stmt *st = db_prep(c->db, "SELECT max(rowid) FROM reports");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 0;
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    uint8_t *bits = calloc((size_t)(n / 8 + 1), 1);
+    st = db_prep(c->db, "SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?");
+    if (!bits || !st) {
+        free(bits);
+        return CP_ERR;
+    }
+    db_bind_text(st, 1, fq);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id >= 0 && id < n)
+            bits[id >> 3] |= (uint8_t)(1 << (id & 7));
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(bits);
+        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    }
+    free(fts_maps[slot].q);
+    free(fts_maps[slot].bits);
+    fts_maps[slot].q = strdup(fq);
+    fts_maps[slot].bits = bits;
+    fts_maps[slot].nbits = n;
+    fts_maps[slot].version = version;
+    fts_bits = bits, fts_nbits = n;
+    return CP_OK;
 }
 
 /* Choose the driving index for a page (for_count 0) or a total (1). */
@@ -397,10 +451,16 @@ static int pick_drive(struct ctx *c, const struct report_filter *f, int for_coun
         int st = fts_hits(c, f->q, &hits);
         if (st != CP_OK)
             return st;
-        if (for_count || hits <= FTS_DRIVE_MAX || f->sort != 0)
+        /* Walking the date index finds a page after about limit * N / hits
+         * entries; looking the hits up costs about hits: walk when hits exceed
+         * sqrt(limit * N). */
+        sqlite3_stmt *mx = db_prep(c->db, "SELECT max(rowid) FROM reports");
+        int64_t n = mx && sqlite3_step(mx) == SQLITE_ROW ? sqlite3_column_int64(mx, 0) : 0;
+        db_done(mx);
+        if (for_count || (double)hits * (double)hits <= (double)f->limit * (double)n || f->sort != 0)
             return CP_OK;
         *dr = DRIVE_REPORTED;
-        return CP_OK;
+        return fts_bitmap_use(c, f->q);
     }
     if (f->hotline)
         return CP_OK;
@@ -443,7 +503,7 @@ static int count_cached(struct ctx *c, const struct report_filter *f, int64_t *t
 }
 
 /* One page of results, the total, and the cursor after the last row. */
-int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
+int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out)
 {
     int64_t total;
     int st = count_cached(c, f, &total);
@@ -452,6 +512,9 @@ int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
     enum drive dr;
     if ((st = pick_drive(c, f, 0, &dr)) != CP_OK)
         return st;
+    struct report_filter page = *f;
+    page.q_bitmap = f->q && dr == DRIVE_REPORTED;
+    f = &page;
     struct sqlq q;
     sqlq_init(&q);
     sqlq_sql(&q, "SELECT " REPORT_COLS " FROM reports r");
@@ -489,7 +552,11 @@ int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
     sqlq_free(&q);
     if (!s)
         return CP_ERR;
-    cJSON *res = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(res, "items");
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    jw_key(&w, "items");
+    jw_arr(&w);
     int n = 0, rc, more = 0;
     char last[300] = "";
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -497,171 +564,241 @@ int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out)
             more = 1;
             break;
         }
-        cJSON_AddItemToArray(items, report_json(s));
+        report_write(&w, s);
+        jw_obj_end(&w);
         n++;
         int col = f->sort == 0 ? 6 : f->sort == 1 ? 7 : 3;
         snprintf(last, sizeof last, "%s%s:%lld:%s", f->desc ? "-" : "", f->sort == 0 ? "reported_at"
                  : f->sort == 1 ? "updated_at" : "domain", (long long)sqlite3_column_int64(s, 0), db_text(s, col));
     }
     db_done(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        cJSON_Delete(res);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
-    }
-    cJSON_AddNumberToObject(res, "total", (double)total);
+    jw_arr_end(&w);
+    jw_key(&w, "total");
+    jw_int(&w, total);
+    jw_key(&w, "next_cursor");
     if (more) {
         char enc[420];
         util_b64url_encode((const uint8_t *)last, strlen(last), enc);
-        cJSON_AddStringToObject(res, "next_cursor", enc);
+        jw_str(&w, enc);
     } else {
-        cJSON_AddNullToObject(res, "next_cursor");
+        jw_null(&w);
     }
-    *out = res;
+    jw_obj_end(&w);
     return CP_OK;
 }
 
-/* A hotline object by code, or null when unknown. */
-static cJSON *hotline_json(struct ctx *c, const char *code)
+/* A hotline object by code: {code,name,country,website,email}, {code} alone
+ * when the feed has not listed it, null when there is no code. */
+static int hotline_write(struct ctx *c, struct jw *w, const char *code)
 {
+    if (!*code) {
+        jw_null(w);
+        return CP_OK;
+    }
     sqlite3_stmt *st = db_prep(c->db, "SELECT code, name, country, website, email FROM hotlines WHERE code = ?");
-    if (!st || !code || !*code)
-        return cJSON_CreateNull();
-    db_bind_text(st, 1, code);
-    cJSON *o;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        o = cJSON_CreateObject();
-        add_text(o, "code", st, 0);
-        add_text(o, "name", st, 1);
-        add_text(o, "country", st, 2);
-        add_text(o, "website", st, 3);
-        add_text(o, "email", st, 4);
-    } else {
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "code", code);
-    }
-    db_done(st);
-    return o;
-}
-
-/* Hex of a BLOB column, or null. */
-static void add_hex(cJSON *o, const char *k, sqlite3_stmt *st, int col)
-{
-    int n = sqlite3_column_bytes(st, col);
-    const uint8_t *p = sqlite3_column_blob(st, col);
-    if (!p || n <= 0 || n > 64) {
-        cJSON_AddNullToObject(o, k);
-        return;
-    }
-    char hex[129];
-    util_hex_encode(p, (size_t)n, hex);
-    cJSON_AddStringToObject(o, k, hex);
-}
-
-/* The classification history of every media item of a report in one query,
- * attached to the media objects of arr (both in media id order): "classification"
- * is the current one (or null), "classifications" all of them, newest first. */
-static int classifications_json(struct ctx *c, int64_t report_id, cJSON *arr)
-{
-    sqlite3_stmt *st = db_prep(c->db, "SELECT c.media_id, c.international, c.national, c.age_group, c.gender,"
-                                      " c.assessed_at, c.assessed_by, c.is_current FROM media m"
-                                      " JOIN classifications c ON c.media_id = m.id WHERE m.report_id = ?"
-                                      " ORDER BY c.media_id, c.is_current DESC, c.assessed_at DESC, c.id DESC");
     if (!st)
         return CP_ERR;
-    sqlite3_bind_int64(st, 1, report_id);
-    cJSON *m = arr->child, *hist = NULL, *cur = NULL;
-    int rc;
-    /* Close the media item being filled and move on to the next one. */
-#define FLUSH()                                                                                              \
-    do {                                                                                                     \
-        cJSON_AddItemToObject(m, "classification", cur ? cur : cJSON_CreateNull());                          \
-        cJSON_AddItemToObject(m, "classifications", hist ? hist : cJSON_CreateArray());                      \
-        hist = cur = NULL;                                                                                   \
-        m = m->next;                                                                                         \
-    } while (0)
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t mid = sqlite3_column_int64(st, 0);
-        while (m && (int64_t)cJSON_GetObjectItem(m, "id")->valuedouble < mid)
-            FLUSH();
-        if (!m)
-            break;
-        cJSON *o = cJSON_CreateObject();
-        add_text(o, "international", st, 1);
-        add_text(o, "national", st, 2);
-        add_text(o, "age_group", st, 3);
-        add_text(o, "gender", st, 4);
-        add_time(o, "assessed_at", st, 5);
-        add_text(o, "assessed_by", st, 6);
-        if (sqlite3_column_int(st, 7) && !cur)
-            cur = cJSON_Duplicate(o, 1);
-        if (!hist)
-            hist = cJSON_CreateArray();
-        cJSON_AddItemToArray(hist, o);
+    db_bind_text(st, 1, code);
+    int rc = sqlite3_step(st);
+    jw_obj(w);
+    if (rc == SQLITE_ROW) {
+        jw_col_text(w, "code", st, 0);
+        jw_col_text(w, "name", st, 1);
+        jw_col_text(w, "country", st, 2);
+        jw_col_text(w, "website", st, 3);
+        jw_col_text(w, "email", st, 4);
+    } else {
+        jw_key(w, "code");
+        jw_str(w, code);
     }
-    while (m)
-        FLUSH();
-#undef FLUSH
-    cJSON_Delete(hist);
-    cJSON_Delete(cur);
+    jw_obj_end(w);
     db_done(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
 }
 
-/* The media of a report; hashes and classifications only with media metadata. */
-static int media_json(struct ctx *c, int64_t report_id, int meta, cJSON *report)
+/* Hex of a BLOB column, or null. */
+static void hex_write(struct jw *w, const char *k, sqlite3_stmt *st, int col)
 {
-    sqlite3_stmt *st = db_prep(c->db, "SELECT id, iccam_media_id, content_url, media_type, mime, bytes, width, height,"
-                                      " duration_s, first_seen_at, is_new, known_to_police, md5, sha1, sha256, pdq,"
-                                      " pdq_quality, photodna FROM media WHERE report_id = ? ORDER BY id");
+    int n = sqlite3_column_bytes(st, col);
+    const uint8_t *p = sqlite3_column_blob(st, col);
+    jw_key(w, k);
+    if (!p || n <= 0 || n > 64) {
+        jw_null(w);
+        return;
+    }
+    char hex[129];
+    util_hex_encode(p, (size_t)n, hex);
+    jw_str(w, hex);
+}
+
+/* One assessment of a media item, as read from the classifications table. */
+struct cls_row {
+    int64_t media_id, assessed_at;
+    int has_at, current;
+    char international[16], national[16], age_group[20], gender[12], assessed_by[40];
+    int has[5]; /* which of the five texts are not NULL */
+};
+
+/* Write one assessment. */
+static void cls_write(struct jw *w, const struct cls_row *r)
+{
+    jw_obj(w);
+    jw_key(w, "international");
+    jw_str(w, r->has[0] ? r->international : NULL);
+    jw_key(w, "national");
+    jw_str(w, r->has[1] ? r->national : NULL);
+    jw_key(w, "age_group");
+    jw_str(w, r->has[2] ? r->age_group : NULL);
+    jw_key(w, "gender");
+    jw_str(w, r->has[3] ? r->gender : NULL);
+    jw_key(w, "assessed_at");
+    if (r->has_at)
+        jw_time(w, r->assessed_at);
+    else
+        jw_null(w);
+    jw_key(w, "assessed_by");
+    jw_str(w, r->has[4] ? r->assessed_by : NULL);
+    jw_obj_end(w);
+}
+
+/* Every assessment of the report's media, in index order (media, then current
+ * last, then insertion order): one query for the whole report. *rows is malloc'd. */
+static int cls_load(struct ctx *c, int64_t report_id, struct cls_row **rows, int *n)
+{
+    *rows = NULL, *n = 0;
+    sqlite3_stmt *st = db_prep(c->db, "SELECT c.media_id, c.international, c.national, c.age_group, c.gender,"
+                                      " c.assessed_at, c.assessed_by, c.is_current FROM media m"
+                                      " JOIN classifications c ON c.media_id = m.id WHERE m.report_id = ?"
+                                      " ORDER BY m.id, c.is_current, c.id");
     if (!st)
         return CP_ERR;
     sqlite3_bind_int64(st, 1, report_id);
-    cJSON *arr = cJSON_AddArrayToObject(report, "media");
+    int rc, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct cls_row *r = realloc(*rows, sizeof **rows * (size_t)cap);
+            if (!r) {
+                db_done(st);
+                return CP_ERR;
+            }
+            *rows = r;
+        }
+        struct cls_row *r = &(*rows)[(*n)++];
+        memset(r, 0, sizeof *r);
+        r->media_id = sqlite3_column_int64(st, 0);
+        char *dst[5] = {r->international, r->national, r->age_group, r->gender, r->assessed_by};
+        size_t len[5] = {sizeof r->international, sizeof r->national, sizeof r->age_group, sizeof r->gender,
+                         sizeof r->assessed_by};
+        int col[5] = {1, 2, 3, 4, 6};
+        for (int i = 0; i < 5; i++)
+            if ((r->has[i] = sqlite3_column_type(st, col[i]) != SQLITE_NULL))
+                snprintf(dst[i], len[i], "%s", db_text(st, col[i]));
+        r->has_at = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        r->assessed_at = sqlite3_column_int64(st, 5);
+        r->current = sqlite3_column_int(st, 7);
+    }
+    db_done(st);
+    return rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+}
+
+/* "classification" (the current one or null) and "classifications" (all,
+ * newest first: the reverse of index order) of one media item. */
+static void cls_media_write(struct jw *w, const struct cls_row *rows, int n, int64_t media_id)
+{
+    int first = -1, last = -1;
+    for (int i = 0; i < n; i++)
+        if (rows[i].media_id == media_id) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    jw_key(w, "classification");
+    if (last >= 0 && rows[last].current)
+        cls_write(w, &rows[last]);
+    else
+        jw_null(w);
+    jw_key(w, "classifications");
+    jw_arr(w);
+    for (int i = last; first >= 0 && i >= first; i--)
+        cls_write(w, &rows[i]);
+    jw_arr_end(w);
+}
+
+/* The media of a report; hashes and classifications only with media metadata. */
+static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta)
+{
+    struct cls_row *cls = NULL;
+    int ncls = 0;
+    int e = meta ? cls_load(c, report_id, &cls, &ncls) : CP_OK;
+    if (e != CP_OK) {
+        free(cls);
+        return e;
+    }
+    sqlite3_stmt *st = db_prep(c->db, "SELECT id, iccam_media_id, content_url, media_type, mime, bytes, width, height,"
+                                      " duration_s, first_seen_at, is_new, known_to_police, md5, sha1, sha256, pdq,"
+                                      " pdq_quality, photodna FROM media WHERE report_id = ? ORDER BY id");
+    if (!st) {
+        free(cls);
+        return CP_ERR;
+    }
+    sqlite3_bind_int64(st, 1, report_id);
+    jw_key(w, "media");
+    jw_arr(w);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddNumberToObject(m, "id", (double)sqlite3_column_int64(st, 0));
-        add_text(m, "iccam_media_id", st, 1);
-        add_text(m, "content_url", st, 2);
-        add_text(m, "media_type", st, 3);
-        add_text(m, "mime", st, 4);
-        add_int(m, "bytes", st, 5);
-        add_int(m, "width", st, 6);
-        add_int(m, "height", st, 7);
+        int64_t mid = sqlite3_column_int64(st, 0);
+        jw_obj(w);
+        jw_key(w, "id");
+        jw_int(w, mid);
+        jw_col_text(w, "iccam_media_id", st, 1);
+        jw_col_text(w, "content_url", st, 2);
+        jw_col_text(w, "media_type", st, 3);
+        jw_col_text(w, "mime", st, 4);
+        jw_col_int(w, "bytes", st, 5);
+        jw_col_int(w, "width", st, 6);
+        jw_col_int(w, "height", st, 7);
+        jw_key(w, "duration_s");
         if (sqlite3_column_type(st, 8) == SQLITE_NULL)
-            cJSON_AddNullToObject(m, "duration_s");
+            jw_null(w);
         else
-            cJSON_AddNumberToObject(m, "duration_s", sqlite3_column_double(st, 8));
-        add_time(m, "first_seen_at", st, 9);
-        add_bool(m, "is_new", st, 10);
-        add_bool(m, "known_to_police", st, 11);
+            jw_double(w, sqlite3_column_double(st, 8));
+        jw_col_time(w, "first_seen_at", st, 9);
+        jw_col_bool(w, "is_new", st, 10);
+        jw_col_bool(w, "known_to_police", st, 11);
         if (meta) {
-            cJSON *h = cJSON_AddObjectToObject(m, "hashes");
-            add_hex(h, "md5", st, 12);
-            add_hex(h, "sha1", st, 13);
-            add_hex(h, "sha256", st, 14);
-            add_hex(h, "pdq", st, 15);
-            add_int(h, "pdq_quality", st, 16);
+            jw_key(w, "hashes");
+            jw_obj(w);
+            hex_write(w, "md5", st, 12);
+            hex_write(w, "sha1", st, 13);
+            hex_write(w, "sha256", st, 14);
+            hex_write(w, "pdq", st, 15);
+            jw_col_int(w, "pdq_quality", st, 16);
             const uint8_t *pd = sqlite3_column_blob(st, 17);
             int pn = sqlite3_column_bytes(st, 17);
+            jw_key(w, "photodna");
             if (pd && pn > 0 && pn <= 256) {
                 char b64[360];
                 util_b64_encode(pd, (size_t)pn, b64);
-                cJSON_AddStringToObject(h, "photodna", b64);
+                jw_str(w, b64);
             } else {
-                cJSON_AddNullToObject(h, "photodna");
+                jw_null(w);
             }
+            jw_obj_end(w);
+            cls_media_write(w, cls, ncls, mid);
         }
-        cJSON_AddItemToArray(arr, m);
+        jw_obj_end(w);
     }
     db_done(st);
-    if (rc != SQLITE_DONE)
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
-    return meta ? classifications_json(c, report_id, arr) : CP_OK;
+    free(cls);
+    jw_arr_end(w);
+    return rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
 }
 
 /* The detail of one report in scope. */
-int reports_get(struct ctx *c, int64_t id, cJSON **out)
+int reports_get(struct ctx *c, int64_t id, struct buf *out)
 {
     struct sqlq q;
     sqlq_init(&q);
@@ -680,23 +817,29 @@ int reports_get(struct ctx *c, int64_t id, cJSON **out)
         db_done(st);
         return rc == SQLITE_DONE ? CP_NOTFOUND : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
     }
-    cJSON *r = report_json(st);
+    struct jw w;
+    jw_init(&w, out);
+    report_write(&w, st);
     int meta = sqlite3_column_int(st, 21);
     char rep[64], ass[64];
     snprintf(rep, sizeof rep, "%s", db_text(st, 8));
     snprintf(ass, sizeof ass, "%s", db_text(st, 9));
     db_done(st);
-    cJSON_AddBoolToObject(r, "media_metadata", meta);
-    int s = media_json(c, id, meta, r);
-    if (s != CP_OK) {
-        cJSON_Delete(r);
-        return s;
+    jw_key(&w, "media_metadata");
+    jw_bool(&w, meta);
+    int e = media_write(c, &w, id, meta);
+    if (e == CP_OK) {
+        jw_key(&w, "hotlines");
+        jw_obj(&w);
+        jw_key(&w, "reporting");
+        e = hotline_write(c, &w, rep);
+        jw_key(&w, "assessing");
+        if (e == CP_OK)
+            e = hotline_write(c, &w, ass);
+        jw_obj_end(&w);
     }
-    cJSON *h = cJSON_AddObjectToObject(r, "hotlines");
-    cJSON_AddItemToObject(h, "reporting", hotline_json(c, rep));
-    cJSON_AddItemToObject(h, "assessing", hotline_json(c, ass));
-    *out = r;
-    return CP_OK;
+    jw_obj_end(&w);
+    return e;
 }
 
 /* Add {value, count} to a facet array, merging equal values. */

@@ -13,6 +13,7 @@
 /* A validated search. Lists are ORed within a key, keys are ANDed. */
 struct report_filter {
     const char *q;      /* FTS5 query, already quoted: user text is never syntax */
+    int q_bitmap;       /* test q through the cached hit bitmap (many hits) */
     const char *countries[REPORTS_MAX_LIST];
     int ncountries;
     const char *site_types[REPORTS_MAX_LIST];
@@ -40,9 +41,9 @@ struct report_filter {
 int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging);
 
 /* GET /reports: one page of results with total and next cursor. */
-int reports_search(struct ctx *c, const struct report_filter *f, cJSON **out);
+int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out);
 /* GET /reports/{id}: CP_NOTFOUND when absent or out of scope. */
-int reports_get(struct ctx *c, int64_t id, cJSON **out);
+int reports_get(struct ctx *c, int64_t id, struct buf *out);
 /* GET /stats: total and facet counts for the filtered scope. */
 int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out);
 
