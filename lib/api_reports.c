@@ -71,7 +71,7 @@ int h_hotlines(struct ctx *c)
     db_done(st);
     if (rc != SQLITE_DONE) {
         cJSON_Delete(j);
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     }
     return ctx_json(c, 200, j);
 }
@@ -86,7 +86,7 @@ int h_health(struct ctx *c)
     int v = sqlite3_column_int(st, 0);
     db_done(st);
     if (rc != SQLITE_ROW)
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", "ok");
     cJSON_AddNumberToObject(j, "schema_version", v);

@@ -77,7 +77,7 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         db_done(st);
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     }
     char hash[crypto_pwhash_STRBYTES] = "";
     int found = rc == SQLITE_ROW, disabled = 0;
@@ -123,7 +123,7 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     db_done(st);
     if (rc != SQLITE_DONE) {
         db_rollback(d);
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     }
     who->session_id = sqlite3_last_insert_rowid(d->h);
     snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
@@ -147,7 +147,7 @@ int auth_session(struct db *d, const struct config *cfg, const char *token, stru
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         db_done(st);
-        return rc == SQLITE_DONE ? CP_DENIED : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return rc == SQLITE_DONE ? CP_DENIED : db_err(rc);
     }
     caller_fill(st, who);
     who->session_id = sqlite3_column_int64(st, 8);
@@ -198,7 +198,7 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         db_done(st);
-        return rc == SQLITE_DONE ? CP_DENIED : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return rc == SQLITE_DONE ? CP_DENIED : db_err(rc);
     }
     caller_fill(st, who);
     who->token_id = sqlite3_column_int64(st, 8);

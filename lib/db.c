@@ -127,6 +127,9 @@ int db_status(int rc)
     }
 }
 
+/* A failed step: busy is worth a retry (503), anything else is an error. */
+int db_err(int rc) { return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR; }
+
 /* Execute statements that return no rows. */
 int db_exec(struct db *d, const char *sql, char *err, size_t errlen)
 {

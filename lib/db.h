@@ -60,6 +60,8 @@ void db_rollback(struct db *d);
 
 /* Map an sqlite result code to CP_OK / CP_BUSY / CP_ERR. */
 int db_status(int rc);
+/* The failure a result code means: CP_BUSY when busy or locked, else CP_ERR. */
+int db_err(int rc);
 
 /* Bind helpers: text or NULL, int64 or NULL when has is 0. */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s);

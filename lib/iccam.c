@@ -1118,7 +1118,7 @@ int iccam_hotlines_store(struct db *d, const char *body, size_t len, int64_t run
         bt(st, 5, email);
         int rc = step_done(st);
         if (rc != SQLITE_DONE) {
-            e = fail(err, errlen, db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR, "storing hotline %s failed: %s", code,
+            e = fail(err, errlen, db_err(rc), "storing hotline %s failed: %s", code,
                      sqlite3_errmsg(d->h));
             break;
         }

@@ -182,7 +182,7 @@ static int load_cursor(struct imp *im, char *out, size_t outlen)
         snprintf(out, outlen, "%s", db_text(st, 0));
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(im->err, im->errlen, db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR, "cannot read the cursor: %s",
+        return fail(im->err, im->errlen, db_err(rc), "cannot read the cursor: %s",
                     sqlite3_errmsg(im->d->h));
     return CP_OK;
 }
@@ -248,7 +248,7 @@ static int commit_page(struct imp *im, const struct iccam_page *pg, const char *
         rc = sqlite3_step(st);
     }
     if (rc != SQLITE_DONE) {
-        int code = db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        int code = db_err(rc);
         fail(im->err, im->errlen, code, "cannot advance the cursor: %s", sqlite3_errmsg(d->h));
         db_rollback(d);
         im->open_pages = 0;

@@ -410,7 +410,7 @@ static int fts_bitmap_use(struct ctx *c, const char *fq)
     int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 0;
     db_done(st);
     if (rc != SQLITE_ROW)
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     uint8_t *bits = calloc((size_t)(n / 8 + 1), 1);
     st = db_prep(c->db, "SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?");
     if (!bits || !st) {
@@ -426,7 +426,7 @@ static int fts_bitmap_use(struct ctx *c, const char *fq)
     db_done(st);
     if (rc != SQLITE_DONE) {
         free(bits);
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     }
     free(fts_maps[slot].q);
     free(fts_maps[slot].bits);
@@ -573,7 +573,7 @@ int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out
     }
     db_done(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     jw_arr_end(&w);
     jw_key(&w, "total");
     jw_int(&w, total);
@@ -615,7 +615,7 @@ static int hotline_write(struct ctx *c, struct jw *w, const char *code)
     }
     jw_obj_end(w);
     db_done(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CP_OK : db_err(rc);
 }
 
 /* Hex of a BLOB column, or null. */
@@ -701,7 +701,7 @@ static int cls_load(struct ctx *c, int64_t report_id, struct cls_row **rows, int
         r->current = sqlite3_column_int(st, 7);
     }
     db_done(st);
-    return rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    return rc == SQLITE_DONE ? CP_OK : db_err(rc);
 }
 
 /* "classification" (the current one or null) and "classifications" (all,
@@ -794,7 +794,7 @@ static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta)
     db_done(st);
     free(cls);
     jw_arr_end(w);
-    return rc == SQLITE_DONE ? CP_OK : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+    return rc == SQLITE_DONE ? CP_OK : db_err(rc);
 }
 
 /* The detail of one report in scope. */
@@ -815,7 +815,7 @@ int reports_get(struct ctx *c, int64_t id, struct buf *out)
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         db_done(st);
-        return rc == SQLITE_DONE ? CP_NOTFOUND : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
     }
     struct jw w;
     jw_init(&w, out);
@@ -940,7 +940,7 @@ static int stats_compute(struct ctx *c, const struct report_filter *f, cJSON **o
     if (rc != SQLITE_DONE) {
         cJSON_Delete(res);
         cJSON_Delete(fac);
-        return db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return db_err(rc);
     }
     /* A report counts once for each distinct hotline that reported or assessed it. */
     sqlq_init(&q);
@@ -958,7 +958,7 @@ static int stats_compute(struct ctx *c, const struct report_filter *f, cJSON **o
     if (!st || rc != SQLITE_DONE) {
         cJSON_Delete(res);
         cJSON_Delete(fac);
-        return !st ? CP_ERR : db_status(rc) == CP_BUSY ? CP_BUSY : CP_ERR;
+        return !st ? CP_ERR : db_err(rc);
     }
     cJSON *it;
     cJSON_ArrayForEach(it, fac) facet_sort(it);
@@ -979,7 +979,7 @@ int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out)
     scope_where(&c->scope, SCOPE_META, &key);
     int st = CP_OK;
     if (!qcache_get(c->db, "stats", &key, out)) {
-        cJSON *j;
+        cJSON *j = NULL;
         if ((st = stats_compute(c, f, &j)) == CP_OK) {
             char *text = cJSON_PrintUnformatted(j);
             cJSON_Delete(j);
