@@ -386,8 +386,14 @@ test('q is full text over url, domain and provider: prefix terms, ANDed, case-in
   const label = rows.map((r) => r.domain.split('.')[0]).find((l) => /^[a-z]+\d+$/.test(l)) || rows[0].domain.split('.')[0];
   const providerWord = tokensOf(rows.find((r) => r.host_provider)?.host_provider).find((w) => /^[a-z]{4,}$/.test(w));
   const pathWord = rows.flatMap((r) => tokensOf(new URL(r.url).pathname)).find((w) => /^[a-z]{5,}$/.test(w));
+  // The most frequent token: enough hits that the server walks the date index
+  // against its hit bitmap instead of looking the hits up (lib/reports.c).
+  const freq = new Map();
+  for (const ts of toks.values()) for (const tk of new Set(ts)) freq.set(tk, (freq.get(tk) || 0) + 1);
+  const common = [...freq.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  assert.ok(freq.get(common) ** 2 > 50 * rows.length, 'the fixture has a term broad enough for the bitmap path');
   const cases = [label, label.toUpperCase(), label.slice(0, 3), providerWord, pathWord, `${label} ${pathWord}`,
-    `${providerWord}  ${label.slice(0, 4)}`];
+    `${providerWord}  ${label.slice(0, 4)}`, common, `${common} ${label.slice(0, 2)}`];
   const indexed = one(`SELECT count(*) FROM reports_fts WHERE reports_fts MATCH '"${q(label)}"'`);
   if (!indexed) t.todo('full-text indexing is not wired into the importer yet: reports_fts has no rows');
   for (const text of cases) {
