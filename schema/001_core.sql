@@ -120,7 +120,7 @@ CREATE INDEX reports_baseline ON reports(reported_at, id) WHERE class_bits & 1;
 -- triggers: with trusted_schema off SQLite refuses FTS5 inside triggers.
 CREATE VIRTUAL TABLE reports_fts USING fts5(
     url, domain, host_provider, content='reports', content_rowid='id',
-    tokenize = "unicode61 tokenchars '-'", prefix = '3');
+    tokenize = "unicode61 tokenchars '-'");
 
 -- A withdrawn report leaves a tombstone so an older copy never resurrects it.
 CREATE TABLE report_tombstones (
