@@ -236,26 +236,33 @@ static void b64_encode(const char *alpha, int pad, const uint8_t *in, size_t n, 
     out[o] = 0;
 }
 
-/* Value of one base64 character in the standard (url = 0) or url-safe alphabet,
- * -1 outside it. Arithmetic, not a search: PhotoDNA values make this hot. */
-static int b64_val(int c, int url)
+/* Value of each byte in the standard and url-safe alphabets, -1 outside them:
+ * a table, since PhotoDNA values (192 characters each) make decoding hot. */
+static signed char b64_table[2][256];
+
+/* Fill the tables once. */
+static void b64_tables(void)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
+    static int done;
+    if (done)
+        return;
+    for (int url = 0; url < 2; url++) {
+        memset(b64_table[url], -1, 256);
+        const char *a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 64; i++)
+            b64_table[url][(unsigned char)a[i]] = (signed char)i;
+    }
+    done = 1;
 }
+
+/* Value of one base64 character, -1 outside the alphabet. */
+static int b64_val(int c, int url) { return b64_table[url][c & 255]; }
 
 /* Shared base64 decoder; rejects characters outside the alphabet and bad padding. */
 static int b64_decode(int url, int pad, const char *in, uint8_t *out, size_t cap)
 {
+    b64_tables();
     size_t len = strlen(in), o = 0;
     if (pad) {
         if (len % 4)
