@@ -180,3 +180,23 @@ test('SIGTERM to the master ends every worker and removes the socket; nginx then
   assert.match(r.headers.get('content-type') || '', /problem\+json/);
   assert.equal(r.headers.get('retry-after'), '1');
 });
+
+test('SIGTERM drains: a request in flight when the master is told to stop still gets its answer', async () => {
+  const s = await startStack({ reports: 50, workers: 2, config: 'busy_timeout_ms = 4000' });
+  try {
+    // The sign-in's write waits on a lock held elsewhere, so it is in flight for a while.
+    const lock = await holdWriteLock(s.db);
+    const pending = new Client(s.base).req('POST', '/api/v1/session', { email: USERS.nl.email, password: PASSWORD });
+    await sleep(400);
+    const exited = new Promise((r) => s.fcgi.once('close', (code) => r(code)));
+    process.kill(s.fcgi.pid, 'SIGTERM');
+    await sleep(300);
+    assert.equal(s.fcgi.exitCode, null, 'the master waits for the busy worker');
+    await lock.release();
+    const r = await pending;
+    assert.equal(r.status, 200, `the in-flight request was answered: ${r.status} ${r.text.slice(0, 200)}`);
+    assert.equal(await exited, 0, 'the master then exits cleanly');
+  } finally {
+    await s.stop();
+  }
+});
