@@ -7,6 +7,7 @@
 #include "db.h"
 #include "iccam.h"
 #include "test.h"
+#include "testdb.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -86,29 +87,9 @@ static int store(const char *json, struct iccam_counts *c)
     return db_commit(d);
 }
 
-/* First column of the first row of sql as an integer (-1 when no row). */
-static long long q_int(const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* First column of the first row of sql as text ("(none)" when no row or NULL). */
-static const char *q_text(const char *sql)
-{
-    static char out[1024];
-    sqlite3_stmt *st = NULL;
-    snprintf(out, sizeof out, "(none)");
-    if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
+/* One-value probes of this file's database (test/testdb.h). */
+#define q_int(sql) tq_int(d, sql)
+#define q_text(sql) tq_text(d, sql)
 
 /* Empty every table the importer writes. */
 static void wipe(void)

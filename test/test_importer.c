@@ -9,6 +9,7 @@
 #include "db.h"
 #include "importer.h"
 #include "test.h"
+#include "testdb.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -82,29 +83,9 @@ static void write_page(const char *name, const char *prefix, int n, int day)
     buf_free(&b);
 }
 
-/* First column of the first row as an integer (-1: no row). */
-static long long q_int(const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* First column of the first row as text ("(none)" for no row or NULL). */
-static const char *q_text(const char *sql)
-{
-    static char out[1024];
-    sqlite3_stmt *st = NULL;
-    snprintf(out, sizeof out, "(none)");
-    if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
+/* One-value probes of this file's database (test/testdb.h). */
+#define q_int(sql) tq_int(d, sql)
+#define q_text(sql) tq_text(d, sql)
 
 /* Empty the feed directory and every table an import writes. */
 static void reset(void)
