@@ -3,6 +3,7 @@
  * parses flags, calls one lib function and prints its result or a one-line
  * error. Every subcommand takes --db PATH (default CPORT_DB, else the config).
  */
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
@@ -309,7 +310,67 @@ static int cmd_feedgen(struct args *a)
     return 0;
 }
 
-/* cport check: SQLite integrity check (the audit chain joins it later). */
+/* The database path this invocation works on. */
+static const char *db_path(const struct args *a) { return flag(a, "db") ? flag(a, "db") : cfg.db; }
+
+/* Verify the audit chain; prints the result line. 0 ok, 1 broken. */
+static int audit_check(struct db *d)
+{
+    char err[512];
+    int64_t n, bad;
+    int st = audit_verify(d, &n, &bad, err, sizeof err);
+    if (st != CP_OK) {
+        fprintf(stderr, "cport: %s\n", err);
+        return 1;
+    }
+    printf("audit chain ok: %lld entries\n", (long long)n);
+    return 0;
+}
+
+/* cport audit verify | sign | export --out FILE */
+static int cmd_audit(struct args *a)
+{
+    static const char *const known[] = {"out", NULL};
+    if (a->npos != 1 || only(a, known))
+        return die(2, "usage: cport audit verify | cport audit sign | cport audit export --out FILE");
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[512], keys[4200];
+    int rc = 0;
+    if (strcmp(a->pos[0], "verify") == 0) {
+        rc = audit_check(d);
+    } else if (strcmp(a->pos[0], "sign") == 0) {
+        config_key_dir(&cfg, db_path(a), keys, sizeof keys);
+        if (audit_sign_head(d, keys, err, sizeof err) != CP_OK)
+            rc = die(1, "%s", err);
+        else
+            printf("audit head signed\n");
+    } else if (strcmp(a->pos[0], "export") == 0) {
+        char *json = NULL;
+        FILE *f = NULL;
+        if (!flag(a, "out"))
+            rc = die(2, "--out FILE is required");
+        else if (audit_export_heads(d, &json, err, sizeof err) != CP_OK)
+            rc = die(1, "%s", err);
+        else if (!(f = fopen(flag(a, "out"), "wx")))
+            rc = die(1, "cannot create %s: %s", flag(a, "out"), strerror(errno));
+        else {
+            fputs(json, f);
+            fputc('\n', f);
+            rc = fclose(f) == 0 ? 0 : die(1, "cannot write %s", flag(a, "out"));
+            if (!rc)
+                printf("audit heads written to %s\n", flag(a, "out"));
+        }
+        free(json);
+    } else {
+        rc = die(2, "usage: cport audit verify | cport audit sign | cport audit export --out FILE");
+    }
+    db_close(d);
+    return rc;
+}
+
+/* cport check: SQLite integrity check and the audit chain. */
 static int cmd_check(struct args *a)
 {
     static const char *const known[] = {NULL};
@@ -329,11 +390,11 @@ static int cmd_check(struct args *a)
         }
     }
     sqlite3_finalize(st);
+    if (!bad)
+        printf("integrity ok\n");
+    bad |= audit_check(d);
     db_close(d);
-    if (bad)
-        return 1;
-    printf("integrity ok\n");
-    return 0;
+    return bad ? 1 : 0;
 }
 
 /* cport backup --out FILE: online copy through SQLite's backup API. */
@@ -377,7 +438,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
                     "  migrate | org add | agreement add | user add | token create | import |\n"
-                    "  feedgen | check | backup --out FILE\n");
+                    "  feedgen | check | backup --out FILE | audit verify|sign|export\n");
     return 2;
 }
 
@@ -412,7 +473,8 @@ int main(int argc, char **argv)
         int (*fn)(struct args *);
     } cmds[] = {{"migrate", cmd_migrate}, {"org", cmd_org},         {"agreement", cmd_agreement},
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
-                {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup}};
+                {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup},
+                {"audit", cmd_audit}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);

@@ -54,6 +54,7 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"feed_client_cert", c->feed_client_cert, sizeof c->feed_client_cert},
         {"feed_client_key", c->feed_client_key, sizeof c->feed_client_key},
         {"instance", c->instance, sizeof c->instance},
+        {"key_dir", c->key_dir, sizeof c->key_dir},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         if (strcmp(k, strs[i].key) == 0) {
@@ -142,4 +143,18 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     if (envdb && *envdb)
         snprintf(c->db, sizeof c->db, "%s", envdb);
     return 0;
+}
+
+/* Where the instance keys live: configured, or beside the database. */
+void config_key_dir(const struct config *c, const char *db, char *out, size_t outlen)
+{
+    if (c->key_dir[0]) {
+        snprintf(out, outlen, "%s", c->key_dir);
+        return;
+    }
+    const char *slash = strrchr(db, '/');
+    if (slash)
+        snprintf(out, outlen, "%.*s/keys", (int)(slash - db), db);
+    else
+        snprintf(out, outlen, "keys");
 }

@@ -24,7 +24,11 @@ struct config {
     char feed_client_key[4096];
     long feed_max_page_bytes;
     char instance[128];     /* this installation's name, shown and signed */
+    char key_dir[4096];     /* instance keys; empty: "keys" beside the database */
 };
+
+/* The key directory: key_dir, or the database's folder + "/keys". */
+void config_key_dir(const struct config *c, const char *db, char *out, size_t outlen);
 
 /* Defaults, then CPORT_CONFIG (or path when given) if it exists, then CPORT_DB.
  * Returns 0, or -1 with a message naming the file and line. */

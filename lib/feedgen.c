@@ -82,7 +82,6 @@ static inline uint64_t rng_below(rng_t *r, uint64_t n)
 }
 
 /* Uniform double in [0, 1). */
-static inline double rng_unit(rng_t *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 
 /* Index picked with probability weights[i] / sum(weights). */
 static int rng_pick(rng_t *r, const unsigned short *w, int n)

@@ -1,0 +1,197 @@
+/*
+ * test_audit - the audit chain: entries verify; editing, deleting, inserting,
+ * reordering entries and cutting off the tail (after a signed head) are each
+ * detected and the first bad entry is named.
+ */
+#include "audit.h"
+#include "test.h"
+#include "testdb.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64], dbpath[96];
+
+/* A fresh database with n entries (and, when sign, a signed head after them). */
+static struct db *fresh(int n, int sign)
+{
+    char err[256], cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -f %s %s-wal %s-shm", dbpath, dbpath, dbpath);
+    if (system(cmd) != 0)
+        return NULL;
+    struct db *d = db_open(dbpath, 1000, err, sizeof err);
+    if (!d || db_migrate(d, err, sizeof err) != CP_OK)
+        return NULL;
+    for (int i = 1; i <= n; i++) {
+        char obj[32], detail[64];
+        snprintf(obj, sizeof obj, "report:%d", i);
+        snprintf(detail, sizeof detail, "{\"n\":%d}", i);
+        struct audit_entry e = {.user_id = i, .org_id = 7, .actor = "nl@police.example", .ip = "192.0.2.1",
+                                .request_id = "req", .action = "report.view", .object = obj, .detail = detail};
+        if (audit_append(d, &e) != CP_OK)
+            return NULL;
+    }
+    if (sign && audit_sign_head(d, dir, err, sizeof err) != CP_OK) {
+        fprintf(stderr, "  sign: %s\n", err);
+        return NULL;
+    }
+    return d;
+}
+
+/* Verify and return the bad id (0 for ok or a missing tail), -1 when it passes. */
+static long long verify(struct db *d, char *err)
+{
+    int64_t n, bad;
+    return audit_verify(d, &n, &bad, err, 256) == CP_OK ? -1 : bad;
+}
+
+/* An untouched chain verifies, with and without signed heads. */
+static void test_clean_chain_verifies(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 1);
+    REQUIRE(d);
+    int64_t n, bad;
+    CHECK_INT(audit_verify(d, &n, &bad, err, sizeof err), CP_OK);
+    CHECK_INT(n, 21); /* 20 entries and the signing itself */
+    CHECK(tq_int(d, "SELECT count(*) FROM audit_heads") == 1);
+    db_close(d);
+}
+
+/* Editing any field of an entry names that entry. */
+static void test_edit_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 0);
+    REQUIRE(d);
+    REQUIRE(db_exec(d, "UPDATE audit SET detail = '{\"n\":99}' WHERE id = 7", err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 7);
+    CHECK(strstr(err, "edited") != NULL);
+    db_close(d);
+    d = fresh(20, 0);
+    REQUIRE(db_exec(d, "UPDATE audit SET actor = 'someone@else.example' WHERE id = 3", err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 3);
+    db_close(d);
+}
+
+/* Deleting an entry in the middle names the one after the gap. */
+static void test_delete_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 0);
+    REQUIRE(d);
+    REQUIRE(db_exec(d, "DELETE FROM audit WHERE id = 10", err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 11);
+    db_close(d);
+}
+
+/* Renumbering after a delete (to hide the gap) still breaks the chain. */
+static void test_delete_and_renumber_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 0);
+    REQUIRE(d);
+    REQUIRE(db_exec(d, "DELETE FROM audit WHERE id = 10; UPDATE audit SET id = id - 1 WHERE id > 10", err,
+                    sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 10);
+    db_close(d);
+}
+
+/* Inserting a forged entry (even with a made-up hash) is caught. */
+static void test_insert_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 0);
+    REQUIRE(d);
+    REQUIRE(db_exec(d,
+                    "INSERT INTO audit(id, at, actor, action, prev_hash, hash)"
+                    " SELECT 21, at, 'forger', 'report.view', hash, randomblob(32) FROM audit WHERE id = 20",
+                    err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 21);
+    db_close(d);
+    /* In the middle, linked to its predecessor: its own hash gives it away. */
+    d = fresh(20, 0);
+    REQUIRE(db_exec(d,
+                    "UPDATE audit SET id = id + 1000 WHERE id > 5;"
+                    "INSERT INTO audit(id, at, actor, action, prev_hash, hash)"
+                    " SELECT 6, at, 'forger', 'report.view', hash, randomblob(32) FROM audit WHERE id = 5;"
+                    "UPDATE audit SET id = id - 999 WHERE id > 1000;",
+                    err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 6);
+    db_close(d);
+}
+
+/* Swapping two entries' contents (reordering) is caught at the first swapped one. */
+static void test_reorder_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 0);
+    REQUIRE(d);
+    REQUIRE(db_exec(d,
+                    "UPDATE audit SET id = -1 WHERE id = 4; UPDATE audit SET id = 4 WHERE id = 5;"
+                    " UPDATE audit SET id = 5 WHERE id = -1;",
+                    err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 4);
+    db_close(d);
+}
+
+/* Cutting off the tail leaves a valid chain, but not the signed head. */
+static void test_truncated_tail_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(20, 1);
+    REQUIRE(d);
+    REQUIRE(db_exec(d, "DELETE FROM audit WHERE id >= 15", err, sizeof err) == CP_OK);
+    CHECK_INT(verify(d, err), 0);
+    CHECK(strstr(err, "tail") != NULL);
+    db_close(d);
+}
+
+/* A head signed by another key, or altered, does not verify. */
+static void test_forged_head_detected(void)
+{
+    char err[256];
+    struct db *d = fresh(5, 1);
+    REQUIRE(d);
+    REQUIRE(db_exec(d, "UPDATE audit_heads SET signed_at = signed_at + 1", err, sizeof err) == CP_OK);
+    CHECK(verify(d, err) >= 0);
+    CHECK(strstr(err, "signature") != NULL);
+    db_close(d);
+}
+
+/* The instance key is created once with mode 0600 and then reused. */
+static void test_instance_key(void)
+{
+    uint8_t pk1[32], sk1[64], pk2[32], sk2[64];
+    char err[256], path[128];
+    REQUIRE(audit_instance_key(dir, pk1, sk1, err, sizeof err) == CP_OK);
+    REQUIRE(audit_instance_key(dir, pk2, sk2, err, sizeof err) == CP_OK);
+    CHECK(memcmp(pk1, pk2, 32) == 0);
+    snprintf(path, sizeof path, "%s/instance.ed25519", dir);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/cport-test-audit-XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(dbpath, sizeof dbpath, "%s/a.db", dir);
+    RUN(test_clean_chain_verifies);
+    RUN(test_edit_detected);
+    RUN(test_delete_detected);
+    RUN(test_delete_and_renumber_detected);
+    RUN(test_insert_detected);
+    RUN(test_reorder_detected);
+    RUN(test_truncated_tail_detected);
+    RUN(test_forged_head_detected);
+    RUN(test_instance_key);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return TEST_DONE();
+}
