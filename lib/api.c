@@ -2,6 +2,7 @@
  * api - request context, dispatch with per-route roles, responses.
  */
 #include "api.h"
+#include "audit.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -276,6 +277,23 @@ static int authenticate(struct ctx *c)
     return tok ? auth_session(c->db, c->cfg, tok, &c->who) : CP_DENIED;
 }
 
+/* Record a refused request in the audit trail (its own transaction). A busy
+ * database must not turn the refusal into something else, so failures here are
+ * only logged. */
+static void audit_denied(struct ctx *c, const char *reason)
+{
+    char obj[160], detail[64];
+    snprintf(obj, sizeof obj, "%s %s", c->method, c->path ? c->path : "");
+    snprintf(detail, sizeof detail, "{\"reason\":\"%s\"}", reason);
+    struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id,
+                            .actor = c->authed ? c->who.email : "anonymous", .ip = c->remote_addr,
+                            .request_id = c->request_id, .action = "access.denied", .object = obj, .detail = detail};
+    if (!util_is_clean_text(obj, sizeof obj))
+        e.object = "(unprintable path)";
+    if (audit_append(c->db, &e) != CP_OK)
+        log_line(c->request_id, "audit: could not record a denied request");
+}
+
 /* Rank of a role for "at least" checks. */
 static int role_rank(const char *role)
 {
@@ -357,6 +375,7 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
         }
         if (!role_allows(c->who.role, rt->need) || (rt->kinds && !(rt->kinds & kind_bit(c->who.org_kind)))) {
             log_line(c->request_id, "denied user=%lld %s %s", (long long)c->who.user_id, c->method, c->path);
+            audit_denied(c, "role");
             ctx_problem(c, 403, "forbidden", "Forbidden", "your role or organisation may not do this");
             return;
         }
@@ -367,6 +386,7 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
         const char *t = c->csrf_header ? c->csrf_header : "";
         size_t tl = strlen(t), cl = strlen(c->who.csrf);
         if (tl != cl || sodium_memcmp(t, c->who.csrf, cl) != 0) {
+            audit_denied(c, "csrf");
             ctx_problem(c, 403, "csrf", "Missing or wrong CSRF token", "send the X-CSRF-Token header from GET /api/v1/me");
             return;
         }

@@ -2,6 +2,7 @@
  * api_session - sign-in, sign-out and "who am I" (POST/DELETE /session, GET /me).
  */
 #include "handlers.h"
+#include "audit.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -43,7 +44,8 @@ int h_session_create(struct ctx *c)
         st = ctx_bad(c, "password", "password must be a string of at most 1024 characters");
     else {
         char token[AUTH_TOKEN_LEN];
-        st = auth_login(c->db, c->cfg, e->valuestring, p->valuestring, c->remote_addr, c->user_agent, token, &c->who);
+        st = auth_login(c->db, c->cfg, e->valuestring, p->valuestring, c->remote_addr, c->user_agent, c->request_id,
+                        token, &c->who);
         log_line(c->request_id, "sign-in %s user=%lld ip=%s", st == CP_OK ? "ok" : "failed",
                  (long long)(st == CP_OK ? c->who.user_id : 0), c->remote_addr ? c->remote_addr : "-");
         if (st == CP_DENIED) {
@@ -65,9 +67,20 @@ int h_session_create(struct ctx *c)
 int h_session_delete(struct ctx *c)
 {
     if (c->who.session_id) {
-        int st = auth_logout(c->db, c->who.session_id);
-        if (st != CP_OK)
+        /* The sign-out and its audit entry commit together. */
+        char obj[40];
+        snprintf(obj, sizeof obj, "session:%lld", (long long)c->who.session_id);
+        struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
+                                .ip = c->remote_addr, .request_id = c->request_id, .action = "session.delete",
+                                .object = obj};
+        int st = db_begin(c->db);
+        if (st == CP_OK && (st = auth_logout(c->db, c->who.session_id)) == CP_OK &&
+            (st = audit_append(c->db, &e)) == CP_OK)
+            st = db_commit(c->db);
+        if (st != CP_OK) {
+            db_rollback(c->db);
             return st;
+        }
     }
     ctx_header(c, "Set-Cookie", "cport_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     c->status = 204;

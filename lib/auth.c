@@ -2,9 +2,12 @@
  * auth - passwords, sessions and API tokens.
  */
 #include "auth.h"
+#include "audit.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,7 +68,7 @@ static const char *dummy_hash(const struct config *cfg)
 
 /* Verify credentials and open a session. */
 int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
-               const char *ip, const char *ua, char *token, struct caller *who)
+               const char *ip, const char *ua, const char *request_id, char *token, struct caller *who)
 {
     if (sodium_init() < 0)
         return CP_ERR;
@@ -89,8 +92,14 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     db_done(st);
     size_t pwlen = strlen(password);
     int ok = crypto_pwhash_str_verify(found ? hash : dummy_hash(cfg), password, pwlen) == 0;
-    if (!found || !ok || disabled)
-        return CP_DENIED;
+    if (!found || !ok || disabled) {
+        /* The typed email is recorded as the actor: who tried, not who it is. */
+        struct audit_entry e = {.user_id = found ? who->user_id : 0, .org_id = found ? who->org_id : 0,
+                                .actor = email, .ip = ip, .request_id = request_id, .action = "session.fail",
+                                .detail = disabled && ok ? "{\"reason\":\"disabled\"}" : "{\"reason\":\"credentials\"}"};
+        int ast = audit_append(d, &e);
+        return ast == CP_OK ? CP_DENIED : ast;
+    }
 
     uint8_t h[32];
     char csrf[48];
@@ -127,6 +136,15 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     }
     who->session_id = sqlite3_last_insert_rowid(d->h);
     snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
+    char obj[40];
+    snprintf(obj, sizeof obj, "session:%lld", (long long)who->session_id);
+    struct audit_entry e = {.user_id = who->user_id, .org_id = who->org_id, .actor = who->email, .ip = ip,
+                            .request_id = request_id, .action = "session.create", .object = obj};
+    int ast = audit_append(d, &e);
+    if (ast != CP_OK) {
+        db_rollback(d);
+        return ast;
+    }
     return db_commit(d);
 }
 
@@ -221,7 +239,7 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
 }
 
 /* Create a named API token; only its hash is stored. */
-int auth_token_create(struct db *d, const char *email, const char *name, int expires_days, char *token,
+int auth_token_create(struct db *d, const char *actor, const char *email, const char *name, int expires_days, char *token,
                       char *err, size_t errlen)
 {
     if (sodium_init() < 0)
@@ -245,6 +263,8 @@ int auth_token_create(struct db *d, const char *email, const char *name, int exp
     token_new("cpt_", token);
     token_hash(token, h);
     int64_t now = util_now();
+    if (db_begin(d) != CP_OK)
+        return fail(err, errlen, CP_BUSY, "database is busy");
     st = db_prep(d, "INSERT INTO api_tokens(token_hash, user_id, name, created_at, expires_at) VALUES (?,?,?,?,?)");
     sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, uid);
@@ -253,7 +273,24 @@ int auth_token_create(struct db *d, const char *email, const char *name, int exp
     db_bind_opt_int(st, 5, expires_days > 0, now + (int64_t)expires_days * 86400);
     int rc = sqlite3_step(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
-        return fail(err, errlen, db_status(rc), "could not store the token: %s", sqlite3_errmsg(d->h));
-    return CP_OK;
+    if (rc != SQLITE_DONE) {
+        db_rollback(d);
+        return fail(err, errlen, db_err(rc), "could not store the token: %s", sqlite3_errmsg(d->h));
+    }
+    char obj[40], detail[200];
+    snprintf(obj, sizeof obj, "token:%lld", (long long)sqlite3_last_insert_rowid(d->h));
+    cJSON *dt = cJSON_CreateObject();
+    cJSON_AddStringToObject(dt, "user", email);
+    cJSON_AddStringToObject(dt, "name", name);
+    cJSON_AddNumberToObject(dt, "expires_days", expires_days);
+    char *text = cJSON_PrintUnformatted(dt);
+    cJSON_Delete(dt);
+    snprintf(detail, sizeof detail, "%s", text ? text : "{}");
+    free(text);
+    struct audit_entry e = {.actor = actor, .action = "token.create", .object = obj, .detail = detail};
+    if ((rc = audit_append(d, &e)) != CP_OK) {
+        db_rollback(d);
+        return fail(err, errlen, rc, "could not write the audit entry");
+    }
+    return db_commit(d) == CP_OK ? CP_OK : fail(err, errlen, CP_BUSY, "database is busy");
 }

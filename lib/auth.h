@@ -32,9 +32,11 @@ int auth_hash_password(const struct config *cfg, const char *pw, char *out, char
 
 /* Check email and password; on success create a session and fill token (the
  * cookie value) and caller. A wrong email costs the same time as a wrong password.
+ * Both outcomes are audited (session.create in the session's transaction,
+ * session.fail on its own).
  * Returns CP_OK, CP_DENIED, CP_BUSY or CP_ERR. */
 int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
-               const char *ip, const char *ua, char *token, struct caller *who);
+               const char *ip, const char *ua, const char *request_id, char *token, struct caller *who);
 
 /* Resolve a session cookie value; expired sessions are deleted. CP_OK or CP_DENIED. */
 int auth_session(struct db *d, const struct config *cfg, const char *token, struct caller *who);
@@ -45,8 +47,9 @@ int auth_logout(struct db *d, int64_t session_id);
  * was last used. CP_OK or CP_DENIED. */
 int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *who);
 
-/* Create an API token for the user with this email; token receives the only copy. */
-int auth_token_create(struct db *d, const char *email, const char *name, int expires_days, char *token,
+/* Create an API token for the user with this email; token receives the only copy.
+ * Audited as token.create with actor (who asked for it). */
+int auth_token_create(struct db *d, const char *actor, const char *email, const char *name, int expires_days, char *token,
                       char *err, size_t errlen);
 
 #endif

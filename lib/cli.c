@@ -102,6 +102,19 @@ static int int_flag(const struct args *a, const char *name, long lo, long hi, lo
     return 0;
 }
 
+/* Who the audit trail names for a CLI change: "cli:<login>". */
+static const char *cli_actor(void)
+{
+    static char who[80];
+    const char *u = getenv("SUDO_USER");
+    if (!u || !*u)
+        u = getenv("USER");
+    if (!u || !*u || !util_is_clean_text(u, 64))
+        u = "unknown";
+    snprintf(who, sizeof who, "cli:%s", u);
+    return who;
+}
+
 /* Open (and for most commands require) the database. */
 static struct db *open_db(const struct args *a)
 {
@@ -145,7 +158,7 @@ static int cmd_org(struct args *a)
         return 1;
     char err[512];
     int64_t id;
-    int st = orgs_add(d, flag(a, "kind"), flag(a, "name"), flag(a, "country"), flag(a, "code"), &id, err, sizeof err);
+    int st = orgs_add(d, cli_actor(), flag(a, "kind"), flag(a, "name"), flag(a, "country"), flag(a, "code"), &id, err, sizeof err);
     db_close(d);
     if (st != CP_OK)
         return die(1, "%s", err);
@@ -178,7 +191,7 @@ static int cmd_agreement(struct args *a)
         return 1;
     char err[512];
     int64_t id;
-    int st = orgs_agreement_add(d, &ag, &id, err, sizeof err);
+    int st = orgs_agreement_add(d, cli_actor(), &ag, &id, err, sizeof err);
     db_close(d);
     if (st != CP_OK)
         return die(1, "%s", err);
@@ -205,7 +218,7 @@ static int cmd_user(struct args *a)
         return 1;
     char err[512];
     int64_t id;
-    int st = orgs_user_add(d, &cfg, flag(a, "org"), flag(a, "email"), flag(a, "role"), pw, &id, err, sizeof err);
+    int st = orgs_user_add(d, cli_actor(), &cfg, flag(a, "org"), flag(a, "email"), flag(a, "role"), pw, &id, err, sizeof err);
     db_close(d);
     if (st != CP_OK)
         return die(1, "%s", err);
@@ -229,7 +242,7 @@ static int cmd_token(struct args *a)
         return 1;
     char err[512], token[AUTH_TOKEN_LEN];
     const char *name = flag(a, "name") ? flag(a, "name") : "cli";
-    int st = auth_token_create(d, flag(a, "email"), name, (int)days, token, err, sizeof err);
+    int st = auth_token_create(d, cli_actor(), flag(a, "email"), name, (int)days, token, err, sizeof err);
     db_close(d);
     if (st != CP_OK)
         return die(1, "%s", err);

@@ -2,9 +2,11 @@
  * orgs - validated administrative writes for organisations, users, agreements.
  */
 #include "orgs.h"
+#include "audit.h"
 #include "auth.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +42,38 @@ static int insert_done(struct db *d, sqlite3_stmt *st, int64_t *id, const char *
     return CP_OK;
 }
 
+/* Insert (st, prepared) and its audit entry in one transaction; detail is
+ * consumed. The new row's id goes to *id. */
+static int insert_audited(struct db *d, sqlite3_stmt *st, int64_t *id, const char *what, const char *actor,
+                          const char *action, const char *kind, cJSON *detail, char *err, size_t errlen)
+{
+    char *text = cJSON_PrintUnformatted(detail);
+    cJSON_Delete(detail);
+    int rc = db_begin(d);
+    if (rc != CP_OK) {
+        sqlite3_reset(st);
+        free(text);
+        return fail(err, errlen, rc, "database is busy");
+    }
+    int64_t rowid = 0;
+    rc = insert_done(d, st, &rowid, what, err, errlen);
+    char obj[48];
+    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)rowid);
+    struct audit_entry e = {.actor = actor, .action = action, .object = obj, .detail = text};
+    if (rc == CP_OK && (rc = audit_append(d, &e)) != CP_OK)
+        fail(err, errlen, rc, "could not write the audit entry");
+    free(text);
+    if (rc != CP_OK) {
+        db_rollback(d);
+        return rc;
+    }
+    if (id)
+        *id = rowid;
+    return db_commit(d) == CP_OK ? CP_OK : fail(err, errlen, CP_BUSY, "database is busy");
+}
+
 /* Create an organisation after validating every field. */
-int orgs_add(struct db *d, const char *kind, const char *name, const char *country, const char *code,
+int orgs_add(struct db *d, const char *actor, const char *kind, const char *name, const char *country, const char *code,
              int64_t *id, char *err, size_t errlen)
 {
     if (!util_in_list(kind, ORG_KINDS))
@@ -60,11 +92,18 @@ int orgs_add(struct db *d, const char *kind, const char *name, const char *count
     db_bind_text(st, 3, country);
     db_bind_text(st, 4, code);
     sqlite3_bind_int64(st, 5, util_now());
-    return insert_done(d, st, id, "an organisation with that name or code", err, errlen);
+    cJSON *dt = cJSON_CreateObject();
+    cJSON_AddStringToObject(dt, "kind", kind);
+    cJSON_AddStringToObject(dt, "name", name);
+    cJSON_AddStringToObject(dt, "country", country);
+    if (code)
+        cJSON_AddStringToObject(dt, "code", code);
+    return insert_audited(d, st, id, "an organisation with that name or code", actor, "org.add", "org", dt, err,
+                          errlen);
 }
 
 /* Create a user; the email is checked for shape, the password for length. */
-int orgs_user_add(struct db *d, const struct config *cfg, const char *org, const char *email,
+int orgs_user_add(struct db *d, const char *actor, const struct config *cfg, const char *org, const char *email,
                   const char *role, const char *password, int64_t *id, char *err, size_t errlen)
 {
     int64_t org_id;
@@ -89,11 +128,15 @@ int orgs_user_add(struct db *d, const struct config *cfg, const char *org, const
     db_bind_text(q, 3, role);
     db_bind_text(q, 4, hash);
     sqlite3_bind_int64(q, 5, util_now());
-    return insert_done(d, q, id, "a user with that email", err, errlen);
+    cJSON *dt = cJSON_CreateObject();
+    cJSON_AddStringToObject(dt, "org", org);
+    cJSON_AddStringToObject(dt, "email", email);
+    cJSON_AddStringToObject(dt, "role", role);
+    return insert_audited(d, q, id, "a user with that email", actor, "user.add", "user", dt, err, errlen);
 }
 
 /* Create an agreement and its jurisdiction rows in one transaction. */
-int orgs_agreement_add(struct db *d, const struct orgs_agreement *a, int64_t *id, char *err, size_t errlen)
+int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreement *a, int64_t *id, char *err, size_t errlen)
 {
     int64_t lea_id;
     char kind[16];
@@ -147,6 +190,26 @@ int orgs_agreement_add(struct db *d, const struct orgs_agreement *a, int64_t *id
         sqlite3_bind_int64(st, 1, aid);
         db_bind_text(st, 2, countries[i]);
         rc = insert_done(d, st, NULL, "the jurisdiction", err, errlen);
+    }
+    if (rc == CP_OK) {
+        cJSON *dt = cJSON_CreateObject();
+        cJSON_AddStringToObject(dt, "lea", a->lea);
+        cJSON_AddStringToObject(dt, "hotline", a->hotline);
+        cJSON_AddStringToObject(dt, "jurisdiction", a->jurisdiction);
+        cJSON_AddBoolToObject(dt, "media_metadata", a->media_metadata);
+        cJSON_AddBoolToObject(dt, "media_content", a->media_content);
+        cJSON_AddBoolToObject(dt, "include_reported_from", a->include_reported_from);
+        if (a->valid_from)
+            cJSON_AddStringToObject(dt, "valid_from", a->valid_from);
+        if (a->valid_to)
+            cJSON_AddStringToObject(dt, "valid_to", a->valid_to);
+        char *text = cJSON_PrintUnformatted(dt), obj[48];
+        cJSON_Delete(dt);
+        snprintf(obj, sizeof obj, "agreement:%lld", (long long)aid);
+        struct audit_entry e = {.actor = actor, .action = "agreement.add", .object = obj, .detail = text};
+        if ((rc = audit_append(d, &e)) != CP_OK)
+            fail(err, errlen, rc, "could not write the audit entry");
+        free(text);
     }
     if (rc != CP_OK) {
         db_rollback(d);

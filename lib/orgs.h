@@ -8,14 +8,17 @@
 #include "config.h"
 #include "db.h"
 
+/* Every change here is written to the audit trail in its own transaction, with
+ * actor naming who made it (an email, or "cli:<login>"). */
+
 /* Create an organisation; kind lea|hotline|interpol|operator, country ISO alpha-2,
  * code (hotlines: their ICCAM code) optional. *id receives the new id. */
-int orgs_add(struct db *d, const char *kind, const char *name, const char *country, const char *code,
+int orgs_add(struct db *d, const char *actor, const char *kind, const char *name, const char *country, const char *code,
              int64_t *id, char *err, size_t errlen);
 
 /* Create a user in the named organisation with an Argon2id-hashed password.
  * The operator role belongs to operator organisations only, and only there. */
-int orgs_user_add(struct db *d, const struct config *cfg, const char *org, const char *email,
+int orgs_user_add(struct db *d, const char *actor, const struct config *cfg, const char *org, const char *email,
                   const char *role, const char *password, int64_t *id, char *err, size_t errlen);
 
 struct orgs_agreement {
@@ -27,6 +30,6 @@ struct orgs_agreement {
 };
 
 /* Bind an LEA to its hotline with a jurisdiction and flags. */
-int orgs_agreement_add(struct db *d, const struct orgs_agreement *a, int64_t *id, char *err, size_t errlen);
+int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreement *a, int64_t *id, char *err, size_t errlen);
 
 #endif

@@ -16,7 +16,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { startStack, Client, USERS, PASSWORD } from './lib/stack.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startStack, Client, USERS, PASSWORD, BUILD } from './lib/stack.mjs';
 
 let stack;
 const tokens = {}; // who -> bearer token
@@ -861,4 +862,28 @@ test('TLS 1.0 and 1.1 are refused by the server; TLS 1.2 and 1.3 are accepted', 
   }
   assert.deepEqual(await tlsTry('TLSv1.2'), { ok: 'TLSv1.2' });
   assert.deepEqual(await tlsTry('TLSv1.3'), { ok: 'TLSv1.3' });
+});
+
+test('the audit trail holds the sign-ins and refusals of this run; cport audit verify passes and catches an edit on a copy', async () => {
+  const rows = stack.sql("SELECT action, count(*) AS n FROM audit GROUP BY action");
+  const n = Object.fromEntries(rows.map((r) => [r.action, r.n]));
+  assert.ok(n['session.create'] > 0 && n['session.fail'] > 0 && n['access.denied'] > 0, JSON.stringify(n));
+  assert.ok(n['org.add'] >= 7 && n['user.add'] >= 7 && n['token.create'] >= 1, JSON.stringify(n));
+  assert.match(stack.cport(['audit', 'verify']), /^audit chain ok: \d+ entries$/);
+  assert.match(stack.cport(['audit', 'sign']), /signed/);
+  assert.match(stack.cport(['check']), /integrity ok\naudit chain ok/);
+  // Tamper with a copy (the live database stays intact for other tests).
+  const copy = `${stack.dir}/tampered.db`;
+  stack.sql(`VACUUM INTO '${copy}'`);
+  execFileSync('sqlite3', [copy, "UPDATE audit SET actor = 'someone-else@police.example' WHERE id = 3"]);
+  const r = spawnSync(`${BUILD}/cport`, ['--db', copy, 'audit', 'verify'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /audit entry 3 is bad: its content does not match its hash/);
+  // Cutting off the tail after the signed head is caught too.
+  execFileSync('sqlite3', [copy, "UPDATE audit SET actor = (SELECT actor FROM audit WHERE id = 4) WHERE id = 3"]);
+  stack.sql(`VACUUM INTO '${stack.dir}/cut.db'`);
+  execFileSync('sqlite3', [`${stack.dir}/cut.db`, 'DELETE FROM audit WHERE id > (SELECT max(id) - 2 FROM audit)']);
+  const cut = spawnSync(`${BUILD}/cport`, ['--db', `${stack.dir}/cut.db`, 'audit', 'verify'], { encoding: 'utf8' });
+  assert.equal(cut.status, 1);
+  assert.match(cut.stderr, /tail was cut off/);
 });

@@ -5,8 +5,10 @@
  * 503 a busy database yields.
  */
 #include "handlers.h"
+#include "audit.h"
 #include "orgs.h"
 #include "test.h"
+#include "testdb.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -112,25 +114,25 @@ static void fixture(void)
     db = db_open(dbpath, 200, err, sizeof err);
     db_migrate(db, err, sizeof err);
     int64_t id;
-    orgs_add(db, "lea", "NL Police", "NL", NULL, &id, err, sizeof err);
-    orgs_add(db, "lea", "DE Police", "DE", NULL, &id, err, sizeof err);
-    orgs_add(db, "lea", "BE Police", "BE", NULL, &id, err, sizeof err);
-    orgs_add(db, "hotline", "EOKM", "NL", "NL-EOKM", &id, err, sizeof err);
-    orgs_add(db, "interpol", "INTERPOL", "FR", NULL, &id, err, sizeof err);
-    orgs_add(db, "operator", "Operator", "NL", NULL, &id, err, sizeof err);
+    orgs_add(db, "test", "lea", "NL Police", "NL", NULL, &id, err, sizeof err);
+    orgs_add(db, "test", "lea", "DE Police", "DE", NULL, &id, err, sizeof err);
+    orgs_add(db, "test", "lea", "BE Police", "BE", NULL, &id, err, sizeof err);
+    orgs_add(db, "test", "hotline", "EOKM", "NL", "NL-EOKM", &id, err, sizeof err);
+    orgs_add(db, "test", "interpol", "INTERPOL", "FR", NULL, &id, err, sizeof err);
+    orgs_add(db, "test", "operator", "Operator", "NL", NULL, &id, err, sizeof err);
     struct orgs_agreement nl = {.lea = "NL Police", .hotline = "NL-EOKM", .jurisdiction = "NL", .media_metadata = 1};
     struct orgs_agreement de = {.lea = "DE Police", .hotline = "DE-ECO", .jurisdiction = "DE"};
     struct orgs_agreement be = {.lea = "BE Police", .hotline = "BE-X", .jurisdiction = "BE",
                                 .valid_from = "2019-01-01", .valid_to = "2020-01-01"};
-    orgs_agreement_add(db, &nl, &id, err, sizeof err);
-    orgs_agreement_add(db, &de, &id, err, sizeof err);
-    orgs_agreement_add(db, &be, &id, err, sizeof err);
+    orgs_agreement_add(db, "test", &nl, &id, err, sizeof err);
+    orgs_agreement_add(db, "test", &de, &id, err, sizeof err);
+    orgs_agreement_add(db, "test", &be, &id, err, sizeof err);
     static const char *const users[][3] = {
         {"NL Police", "nl@police.example", "viewer"}, {"DE Police", "de@police.example", "viewer"},
         {"BE Police", "be@police.example", "viewer"}, {"EOKM", "h@eokm.example", "analyst"},
         {"INTERPOL", "i@interpol.example", "analyst"}, {"Operator", "op@cport.example", "operator"}};
     for (size_t i = 0; i < sizeof users / sizeof *users; i++)
-        if (orgs_user_add(db, &cfg, users[i][0], users[i][1], users[i][2], "password-123", &id, err, sizeof err))
+        if (orgs_user_add(db, "test", &cfg, users[i][0], users[i][1], users[i][2], "password-123", &id, err, sizeof err))
             fprintf(stderr, "fixture: %s\n", err);
     add_report(1, "NL", "DE-ECO", "NL-EOKM", 1);
     add_report(2, "NL", "US-NCMEC", "NL-EOKM", 0);
@@ -295,6 +297,37 @@ static void test_busy(void)
     CHECK_INT(r.status, 200);
 }
 
+/* Sign-ins (ok and failed), refusals, sign-outs and admin changes are in the
+ * audit trail, and the chain verifies. */
+static void test_audit_entries(void)
+{
+    long long before = tq_int(db, "SELECT count(*) FROM audit");
+    char cookie[128], csrf[64];
+    struct resp r;
+    REQUIRE(sign_in("op@cport.example", cookie, csrf) == 0);
+    call("GET", "/api/v1/reports", NULL, NULL, cookie, NULL, &r);
+    CHECK_INT(r.status, 403);
+    call("DELETE", "/api/v1/session", NULL, NULL, cookie, "wrong", &r);
+    CHECK_INT(r.status, 403);
+    call("DELETE", "/api/v1/session", NULL, NULL, cookie, csrf, &r);
+    CHECK_INT(r.status, 204);
+    call("POST", "/api/v1/session", NULL, "{\"email\":\"ghost@police.example\",\"password\":\"nope-nope\"}", NULL,
+         NULL, &r);
+    CHECK_INT(r.status, 401);
+    CHECK_INT(tq_int(db, "SELECT count(*) FROM audit") - before, 5);
+    CHECK_STR(tq_text(db, "SELECT group_concat(action, ' ') FROM (SELECT action FROM audit ORDER BY id DESC LIMIT 5)"),
+              "session.fail session.delete access.denied access.denied session.create");
+    CHECK_STR(tq_text(db, "SELECT actor FROM audit ORDER BY id DESC LIMIT 1"), "ghost@police.example");
+    CHECK_STR(tq_text(db, "SELECT detail FROM audit WHERE action = 'access.denied' ORDER BY id DESC LIMIT 1"),
+              "{\"reason\":\"csrf\"}");
+    /* The fixture's org, user and agreement additions are there too. */
+    CHECK(tq_int(db, "SELECT count(*) FROM audit WHERE action IN ('org.add','user.add','agreement.add')") == 15);
+    char err[256];
+    int64_t n, bad;
+    CHECK_INT(audit_verify(db, &n, &bad, err, sizeof err), CP_OK);
+    CHECK_INT(n, tq_int(db, "SELECT count(*) FROM audit"));
+}
+
 int main(void)
 {
     char err[256];
@@ -310,6 +343,7 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_paging);
     RUN(test_busy);
+    RUN(test_audit_entries);
     db_close(db);
     unlink(dbpath);
     char p[80];
