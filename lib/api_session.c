@@ -50,6 +50,10 @@ int h_session_create(struct ctx *c)
                  (long long)(st == CP_OK ? c->who.user_id : 0), c->remote_addr ? c->remote_addr : "-");
         if (st == CP_DENIED) {
             st = ctx_problem(c, 401, "bad-credentials", "Sign-in failed", "wrong email or password");
+        } else if (st == CP_LIMITED) {
+            ctx_header(c, "Retry-After", "60");
+            st = ctx_problem(c, 429, "rate-limited", "Too many attempts",
+                             "too many failed sign-ins from this address; try again later");
         } else if (st == CP_OK) {
             char cookie[160];
             snprintf(cookie, sizeof cookie, "cport_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);

@@ -66,40 +66,110 @@ static const char *dummy_hash(const struct config *cfg)
     return h;
 }
 
+/* Record a failed sign-in in one transaction: the address's failure, the
+ * account's failure count (locking it at the limit; wrong_password 0 for a
+ * refusal that isn't the password's fault) and the audit entry. CP_DENIED. */
+static int login_failed(struct db *d, const struct config *cfg, const char *email, const char *ip,
+                        const char *request_id, const struct caller *who, const char *reason, int wrong_password)
+{
+    int64_t now = util_now();
+    if (db_begin(d) != CP_OK)
+        return CP_BUSY;
+    sqlite3_stmt *st = db_prep(d, "INSERT INTO signin_failures(ip, at) VALUES (?, ?)");
+    db_bind_text(st, 1, ip ? ip : "");
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    db_done(st);
+    int locked_now = 0;
+    if (rc == SQLITE_DONE && who && wrong_password) {
+        st = db_prep(d, "UPDATE users SET"
+                        " locked_until = CASE WHEN failed_count + 1 >= ? THEN ? ELSE locked_until END,"
+                        " failed_count = CASE WHEN failed_count + 1 >= ? THEN 0 ELSE failed_count + 1 END"
+                        " WHERE id = ? RETURNING locked_until");
+        sqlite3_bind_int(st, 1, cfg->lockout_attempts);
+        sqlite3_bind_int64(st, 2, now + cfg->lockout_s);
+        sqlite3_bind_int(st, 3, cfg->lockout_attempts);
+        sqlite3_bind_int64(st, 4, who->user_id);
+        rc = sqlite3_step(st);
+        locked_now = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == now + cfg->lockout_s;
+        if (rc == SQLITE_ROW)
+            rc = sqlite3_step(st);
+        db_done(st);
+    }
+    /* Old failures are swept as new ones come in. */
+    if (rc == SQLITE_DONE) {
+        st = db_prep(d, "DELETE FROM signin_failures WHERE at < ?");
+        sqlite3_bind_int64(st, 1, now - cfg->signin_ip_window_s);
+        rc = sqlite3_step(st);
+        db_done(st);
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"reason\":\"%s\"}", reason);
+    /* The typed email is recorded as the actor: who tried, not who it is. */
+    struct audit_entry e = {.user_id = who ? who->user_id : 0, .org_id = who ? who->org_id : 0, .actor = email,
+                            .ip = ip, .request_id = request_id, .action = "session.fail", .detail = detail};
+    int ast = rc == SQLITE_DONE ? audit_append(d, &e) : db_err(rc);
+    if (ast == CP_OK && locked_now) {
+        struct audit_entry l = {.user_id = who->user_id, .org_id = who->org_id, .actor = email, .ip = ip,
+                                .request_id = request_id, .action = "user.locked", .detail = "{}"};
+        ast = audit_append(d, &l);
+    }
+    if (ast != CP_OK) {
+        db_rollback(d);
+        return ast;
+    }
+    if (db_commit(d) != CP_OK)
+        return CP_BUSY;
+    return CP_DENIED;
+}
+
 /* Verify credentials and open a session. */
 int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
                const char *ip, const char *ua, const char *request_id, char *token, struct caller *who)
 {
     if (sodium_init() < 0)
         return CP_ERR;
-    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled FROM users u"
-                                  " JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
+    int64_t now = util_now();
+    /* One address that keeps failing is refused before any password is checked. */
+    sqlite3_stmt *st = db_prep(d, "SELECT count(*) FROM signin_failures WHERE ip = ? AND at > ?");
+    if (!st)
+        return CP_ERR;
+    db_bind_text(st, 1, ip ? ip : "");
+    sqlite3_bind_int64(st, 2, now - cfg->signin_ip_window_s);
+    int rc = sqlite3_step(st);
+    int64_t recent = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return db_err(rc);
+    if (recent >= cfg->signin_ip_limit)
+        return CP_LIMITED;
+    st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled, coalesce(u.locked_until, 0) FROM users u"
+                    " JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
     if (!st)
         return CP_ERR;
     db_bind_text(st, 1, email);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         db_done(st);
         return db_err(rc);
     }
     char hash[crypto_pwhash_STRBYTES] = "";
     int found = rc == SQLITE_ROW, disabled = 0;
+    int64_t locked_until = 0;
     if (found) {
         caller_fill(st, who);
         snprintf(hash, sizeof hash, "%s", db_text(st, 8));
         disabled = sqlite3_column_int(st, 9);
+        locked_until = sqlite3_column_int64(st, 10);
     }
     db_done(st);
     size_t pwlen = strlen(password);
+    /* The hash is always checked, so a locked or unknown account takes as long. */
     int ok = crypto_pwhash_str_verify(found ? hash : dummy_hash(cfg), password, pwlen) == 0;
-    if (!found || !ok || disabled) {
-        /* The typed email is recorded as the actor: who tried, not who it is. */
-        struct audit_entry e = {.user_id = found ? who->user_id : 0, .org_id = found ? who->org_id : 0,
-                                .actor = email, .ip = ip, .request_id = request_id, .action = "session.fail",
-                                .detail = disabled && ok ? "{\"reason\":\"disabled\"}" : "{\"reason\":\"credentials\"}"};
-        int ast = audit_append(d, &e);
-        return ast == CP_OK ? CP_DENIED : ast;
-    }
+    int locked = locked_until > now;
+    if (!found || !ok || disabled || locked)
+        return login_failed(d, cfg, email, ip, request_id, found ? who : NULL,
+                            locked ? "locked" : disabled && ok ? "disabled" : "credentials", !ok && !locked);
 
     uint8_t h[32];
     char csrf[48];
@@ -108,9 +178,17 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     token_hash(token, h);
     randombytes_buf(raw, sizeof raw);
     util_b64url_encode(raw, sizeof raw, csrf);
-    int64_t now = util_now();
     if (db_begin(d) != CP_OK)
         return CP_BUSY;
+    /* A good sign-in ends the run of failures. */
+    st = db_prep(d, "UPDATE users SET failed_count = 0, locked_until = NULL WHERE id = ? AND failed_count > 0");
+    sqlite3_bind_int64(st, 1, who->user_id);
+    rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        db_rollback(d);
+        return db_err(rc);
+    }
     /* Expired sessions of this user are swept whenever they sign in. */
     st = db_prep(d, "DELETE FROM sessions WHERE user_id = ? AND (last_seen_at < ? OR created_at < ?)");
     sqlite3_bind_int64(st, 1, who->user_id);

@@ -33,7 +33,9 @@ int auth_hash_password(const struct config *cfg, const char *pw, char *out, char
 /* Check email and password; on success create a session and fill token (the
  * cookie value) and caller. A wrong email costs the same time as a wrong password.
  * Both outcomes are audited (session.create in the session's transaction,
- * session.fail on its own).
+ * session.fail on its own). lockout_attempts consecutive failures lock the account
+ * for lockout_s (answered like a wrong password, so nothing tells the lock apart);
+ * a client address with signin_ip_limit failures in the window gets CP_LIMITED.
  * Returns CP_OK, CP_DENIED, CP_BUSY or CP_ERR. */
 int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
                const char *ip, const char *ua, const char *request_id, char *token, struct caller *who);

@@ -19,6 +19,10 @@ static void config_defaults(struct config *c)
     c->busy_timeout_ms = 5000;
     c->session_idle_s = 30 * 60;
     c->session_max_s = 12 * 3600;
+    c->lockout_attempts = 5;
+    c->lockout_s = 10 * 60;
+    c->signin_ip_limit = 30;
+    c->signin_ip_window_s = 10 * 60;
     c->pwhash_ops = 2;
     c->pwhash_mem_kib = 19 * 1024;
     c->max_body = 1 << 20;
@@ -72,6 +76,10 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"busy_timeout_ms", &c->busy_timeout_ms, 10, 600000},
         {"session_idle_minutes", &c->session_idle_s, 1, 24 * 60},
         {"session_max_hours", &c->session_max_s, 1, 24 * 30},
+        {"lockout_attempts", &c->lockout_attempts, 1, 100},
+        {"lockout_minutes", &c->lockout_s, 1, 24 * 60},
+        {"signin_ip_limit", &c->signin_ip_limit, 1, 100000},
+        {"signin_ip_window_minutes", &c->signin_ip_window_s, 1, 24 * 60},
         {"pwhash_ops", &c->pwhash_ops, 1, 10},
         {"pwhash_mem_kib", &c->pwhash_mem_kib, 8 * 1024, 1024 * 1024},
         {"max_body", &c->max_body, 1024, 1 << 30},
@@ -81,7 +89,8 @@ static int config_set(struct config *c, const char *k, const char *v)
             long n;
             if (set_int(v, ints[i].lo, ints[i].hi, &n))
                 return -1;
-            if (strcmp(k, "session_idle_minutes") == 0)
+            if (strcmp(k, "session_idle_minutes") == 0 || strcmp(k, "lockout_minutes") == 0 ||
+                strcmp(k, "signin_ip_window_minutes") == 0)
                 n *= 60;
             else if (strcmp(k, "session_max_hours") == 0)
                 n *= 3600;

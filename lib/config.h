@@ -14,6 +14,10 @@ struct config {
     int busy_timeout_ms;    /* SQLite busy timeout before 503 */
     int session_idle_s;     /* idle expiry of a browser session */
     int session_max_s;      /* absolute expiry of a browser session */
+    int lockout_attempts;   /* consecutive failures that lock an account */
+    int lockout_s;          /* how long it stays locked */
+    int signin_ip_limit;    /* failed sign-ins per address within the window */
+    int signin_ip_window_s; /* ... before it gets 429 */
     int pwhash_ops;         /* Argon2id passes */
     int pwhash_mem_kib;     /* Argon2id memory */
     int max_body;           /* largest request body the workers accept */

@@ -17,6 +17,7 @@ enum {
     CP_NOTFOUND = -4, /* no such row, or not in the caller's scope */
     CP_CONFLICT = -5, /* state conflict */
     CP_DENIED = -6,   /* authenticated but not allowed */
+    CP_LIMITED = -7,  /* too many attempts: try again later (429) */
 };
 
 /* A growable, always NUL-terminated byte buffer. */

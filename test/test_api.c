@@ -328,6 +328,49 @@ static void test_audit_entries(void)
     CHECK_INT(n, tq_int(db, "SELECT count(*) FROM audit"));
 }
 
+/* Sign in as email with password; the status. */
+static int try_sign_in(const char *email, const char *password)
+{
+    struct resp r;
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+    call("POST", "/api/v1/session", NULL, body, NULL, NULL, &r);
+    return r.status;
+}
+
+/* Five wrong passwords lock the account for ten minutes; the answer does not
+ * change, even for the right password; after the time it opens again. */
+static void test_lockout(void)
+{
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)util_now());
+    setenv("CPORT_NOW", now, 1);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(try_sign_in("be@police.example", "wrong-password"), 401);
+    CHECK_INT(try_sign_in("be@police.example", "password-123"), 200); /* four failures: not locked, and reset */
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(try_sign_in("be@police.example", "wrong-password"), 401);
+    CHECK_INT(try_sign_in("be@police.example", "password-123"), 401);
+    CHECK(tq_int(db, "SELECT count(*) FROM audit WHERE action = 'user.locked' AND actor = 'be@police.example'") == 1);
+    CHECK_STR(tq_text(db, "SELECT detail FROM audit ORDER BY id DESC LIMIT 1"), "{\"reason\":\"locked\"}");
+    snprintf(now, sizeof now, "%lld", (long long)util_now() + 601);
+    setenv("CPORT_NOW", now, 1);
+    CHECK_INT(try_sign_in("be@police.example", "password-123"), 200);
+    unsetenv("CPORT_NOW");
+}
+
+/* An address with too many recent failures gets 429 before any password check. */
+static void test_ip_limit(void)
+{
+    int saved = cfg.signin_ip_limit;
+    cfg.signin_ip_limit = (int)tq_int(db, "SELECT count(*) FROM signin_failures WHERE ip = '127.0.0.1'") + 2;
+    CHECK_INT(try_sign_in("ghost@police.example", "wrong-password"), 401);
+    CHECK_INT(try_sign_in("ghost@police.example", "wrong-password"), 401);
+    CHECK_INT(try_sign_in("nl@police.example", "password-123"), 429);
+    cfg.signin_ip_limit = saved;
+    CHECK_INT(try_sign_in("nl@police.example", "password-123"), 200);
+}
+
 int main(void)
 {
     char err[256];
@@ -344,6 +387,8 @@ int main(void)
     RUN(test_paging);
     RUN(test_busy);
     RUN(test_audit_entries);
+    RUN(test_lockout);
+    RUN(test_ip_limit);
     db_close(db);
     unlink(dbpath);
     char p[80];
