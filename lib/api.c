@@ -382,6 +382,11 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
     }
     /* Cookie-authenticated writes must echo the session's CSRF token. */
     int write = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
+    if (rt->need != NEED_PUBLIC && c->authed && c->who.read_only && write) {
+        audit_denied(c, "read-only token");
+        ctx_problem(c, 403, "read-only-token", "Read-only token", "this API token may only read");
+        return;
+    }
     if (rt->need != NEED_PUBLIC && c->authed && c->who.session_id && write) {
         const char *t = c->csrf_header ? c->csrf_header : "";
         size_t tl = strlen(t), cl = strlen(c->who.csrf);

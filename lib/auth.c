@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -278,6 +279,42 @@ int auth_logout(struct db *d, int64_t session_id)
     return db_status(rc);
 }
 
+/* Is ip inside one of the addresses or CIDR blocks of the JSON array list? */
+static int ip_allowed(const char *list, const char *ip)
+{
+    cJSON *arr = cJSON_Parse(list);
+    unsigned char want[16];
+    int v6 = ip && strchr(ip, ':') != NULL, ok = 0;
+    if (!ip || inet_pton(v6 ? AF_INET6 : AF_INET, ip, want) != 1) {
+        cJSON_Delete(arr);
+        return 0;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (ok || !cJSON_IsString(it))
+            continue;
+        char net[64];
+        snprintf(net, sizeof net, "%s", it->valuestring);
+        char *slash = strchr(net, '/');
+        int bits = v6 ? 128 : 32;
+        if (slash) {
+            *slash = 0;
+            bits = atoi(slash + 1);
+        }
+        unsigned char have[16];
+        if ((strchr(net, ':') != NULL) != v6 || inet_pton(v6 ? AF_INET6 : AF_INET, net, have) != 1)
+            continue;
+        int i = 0;
+        for (; bits >= 8; bits -= 8, i++)
+            if (have[i] != want[i])
+                break;
+        ok = bits < 8 ? bits == 0 || ((have[i] ^ want[i]) & (0xff << (8 - bits)) & 0xff) == 0 : 0;
+    }
+    cJSON_Delete(arr);
+    return ok;
+}
+
 /* Resolve "Authorization: Bearer <token>". */
 int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *who)
 {
@@ -285,7 +322,8 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
         return CP_DENIED;
     uint8_t h[32];
     token_hash(token, h);
-    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", t.id, t.expires_at, t.revoked, t.last_used_at, u.disabled"
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", t.id, t.expires_at, t.revoked, t.last_used_at, u.disabled,"
+                                  " t.read_only, t.allowed_ips"
                                   " FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = u.org_id"
                                   " WHERE t.token_hash = ?");
     if (!st)
@@ -301,9 +339,11 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
     int has_exp = sqlite3_column_type(st, 9) != SQLITE_NULL;
     int64_t exp = sqlite3_column_int64(st, 9), used = sqlite3_column_int64(st, 11);
     int revoked = sqlite3_column_int(st, 10), disabled = sqlite3_column_int(st, 12);
+    who->read_only = sqlite3_column_int(st, 13);
+    int ip_ok = sqlite3_column_type(st, 14) == SQLITE_NULL || ip_allowed(db_text(st, 14), ip);
     db_done(st);
     int64_t now = util_now();
-    if (revoked || disabled || (has_exp && now >= exp))
+    if (revoked || disabled || (has_exp && now >= exp) || !ip_ok)
         return CP_DENIED;
     if (now - used >= 60) {
         st = db_prep(d, "UPDATE api_tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?");
@@ -320,6 +360,17 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
 int auth_token_create(struct db *d, const char *actor, const char *email, const char *name, int expires_days, char *token,
                       char *err, size_t errlen)
 {
+    struct auth_token_opts o = {.name = name, .expires_days = expires_days};
+    int64_t id;
+    return auth_token_create_opts(d, actor, email, &o, token, &id, err, errlen);
+}
+
+/* Create a token with its options; the audit entry records them. */
+int auth_token_create_opts(struct db *d, const char *actor, const char *email, const struct auth_token_opts *o,
+                           char *token, int64_t *id, char *err, size_t errlen)
+{
+    const char *name = o->name;
+    int expires_days = o->expires_days;
     if (sodium_init() < 0)
         return fail(err, errlen, CP_ERR, "libsodium failed to initialise");
     if (!util_is_clean_text(name, 100) || !*name)
@@ -343,32 +394,81 @@ int auth_token_create(struct db *d, const char *actor, const char *email, const 
     int64_t now = util_now();
     if (db_begin(d) != CP_OK)
         return fail(err, errlen, CP_BUSY, "database is busy");
-    st = db_prep(d, "INSERT INTO api_tokens(token_hash, user_id, name, created_at, expires_at) VALUES (?,?,?,?,?)");
+    char *ips = o->allowed_ips ? cJSON_PrintUnformatted(o->allowed_ips) : NULL;
+    st = db_prep(d, "INSERT INTO api_tokens(token_hash, user_id, name, created_at, expires_at, read_only, allowed_ips)"
+                    " VALUES (?,?,?,?,?,?,?)");
     sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, uid);
     db_bind_text(st, 3, name);
     sqlite3_bind_int64(st, 4, now);
     db_bind_opt_int(st, 5, expires_days > 0, now + (int64_t)expires_days * 86400);
+    sqlite3_bind_int(st, 6, o->read_only);
+    db_bind_text(st, 7, ips);
+    free(ips);
     int rc = sqlite3_step(st);
     db_done(st);
     if (rc != SQLITE_DONE) {
         db_rollback(d);
         return fail(err, errlen, db_err(rc), "could not store the token: %s", sqlite3_errmsg(d->h));
     }
-    char obj[40], detail[200];
-    snprintf(obj, sizeof obj, "token:%lld", (long long)sqlite3_last_insert_rowid(d->h));
+    char obj[40];
+    *id = sqlite3_last_insert_rowid(d->h);
+    snprintf(obj, sizeof obj, "token:%lld", (long long)*id);
     cJSON *dt = cJSON_CreateObject();
     cJSON_AddStringToObject(dt, "user", email);
     cJSON_AddStringToObject(dt, "name", name);
     cJSON_AddNumberToObject(dt, "expires_days", expires_days);
-    char *text = cJSON_PrintUnformatted(dt);
+    cJSON_AddBoolToObject(dt, "read_only", o->read_only);
+    if (o->allowed_ips)
+        cJSON_AddItemToObject(dt, "allowed_ips", cJSON_Duplicate(o->allowed_ips, 1));
+    char *detail = cJSON_PrintUnformatted(dt);
     cJSON_Delete(dt);
-    snprintf(detail, sizeof detail, "%s", text ? text : "{}");
-    free(text);
     struct audit_entry e = {.actor = actor, .action = "token.create", .object = obj, .detail = detail};
-    if ((rc = audit_append(d, &e)) != CP_OK) {
+    rc = audit_append(d, &e);
+    free(detail);
+    if (rc != CP_OK) {
         db_rollback(d);
         return fail(err, errlen, rc, "could not write the audit entry");
+    }
+    return db_commit(d) == CP_OK ? CP_OK : fail(err, errlen, CP_BUSY, "database is busy");
+}
+
+/* Disable a user, end their sessions and revoke their tokens in one transaction. */
+int auth_user_disable(struct db *d, const char *actor, const char *email, char *err, size_t errlen)
+{
+    if (db_begin(d) != CP_OK)
+        return fail(err, errlen, CP_BUSY, "database is busy");
+    sqlite3_stmt *st = db_prep(d, "UPDATE users SET disabled = 1 WHERE email = ? RETURNING id, org_id");
+    db_bind_text(st, 1, email);
+    int rc = sqlite3_step(st);
+    int64_t uid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0, org = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    db_done(st);
+    if (!uid) {
+        db_rollback(d);
+        return rc == SQLITE_DONE ? fail(err, errlen, CP_NOTFOUND, "no user with email %s", email)
+                                 : fail(err, errlen, db_err(rc), "database error");
+    }
+    static const char *const sql[] = {"DELETE FROM sessions WHERE user_id = ?",
+                                      "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0"};
+    int ended[2] = {0, 0};
+    for (int i = 0; i < 2 && rc == SQLITE_DONE; i++) {
+        st = db_prep(d, sql[i]);
+        sqlite3_bind_int64(st, 1, uid);
+        rc = sqlite3_step(st);
+        ended[i] = sqlite3_changes(d->h);
+        db_done(st);
+    }
+    char obj[40], detail[96];
+    snprintf(obj, sizeof obj, "user:%lld", (long long)uid);
+    snprintf(detail, sizeof detail, "{\"sessions_ended\":%d,\"tokens_revoked\":%d}", ended[0], ended[1]);
+    struct audit_entry e = {.user_id = uid, .org_id = org, .actor = actor, .action = "user.disable", .object = obj,
+                            .detail = detail};
+    int ast = rc == SQLITE_DONE ? audit_append(d, &e) : db_err(rc);
+    if (ast != CP_OK) {
+        db_rollback(d);
+        return fail(err, errlen, ast, "could not disable the user");
     }
     return db_commit(d) == CP_OK ? CP_OK : fail(err, errlen, CP_BUSY, "database is busy");
 }

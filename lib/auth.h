@@ -23,6 +23,7 @@ struct caller {
     char org_country[3];
     char org_code[64]; /* a hotline org's ICCAM code */
     char csrf[64];     /* the session's CSRF token */
+    int read_only;     /* a read-only API token: GET and HEAD only */
 };
 
 #define AUTH_TOKEN_LEN 64 /* room for a base64url token and its prefix */
@@ -53,5 +54,22 @@ int auth_bearer(struct db *d, const char *token, const char *ip, struct caller *
  * Audited as token.create with actor (who asked for it). */
 int auth_token_create(struct db *d, const char *actor, const char *email, const char *name, int expires_days, char *token,
                       char *err, size_t errlen);
+
+/* A token's options; allowed_ips is a cJSON array of validated addresses or
+ * CIDR blocks (NULL: any address). */
+struct auth_token_opts {
+    const char *name;
+    int expires_days; /* 0: no expiry */
+    int read_only;
+    const void *allowed_ips;
+};
+
+/* auth_token_create with every option; *id receives the token's id. */
+int auth_token_create_opts(struct db *d, const char *actor, const char *email, const struct auth_token_opts *o,
+                           char *token, int64_t *id, char *err, size_t errlen);
+
+/* Disable a user: no sign-in any more, every session ended and every token
+ * revoked at once, audited. */
+int auth_user_disable(struct db *d, const char *actor, const char *email, char *err, size_t errlen);
 
 #endif

@@ -199,10 +199,25 @@ static int cmd_agreement(struct args *a)
     return 0;
 }
 
-/* cport user add --org NAME --email EMAIL --role ROLE  (password on stdin) */
+/* cport user add --org NAME --email EMAIL --role ROLE  (password on stdin)
+ * cport user disable --email EMAIL  (ends their sessions, revokes their tokens) */
 static int cmd_user(struct args *a)
 {
     static const char *const known[] = {"org", "email", "role", NULL};
+    if (a->npos == 1 && strcmp(a->pos[0], "disable") == 0) {
+        if (only(a, known) || !flag(a, "email"))
+            return die(2, "usage: cport user disable --email EMAIL");
+        struct db *d = open_db(a);
+        if (!d)
+            return 1;
+        char err[512];
+        int st = auth_user_disable(d, cli_actor(), flag(a, "email"), err, sizeof err);
+        db_close(d);
+        if (st != CP_OK)
+            return die(1, "%s", err);
+        printf("user %s disabled; sessions ended, tokens revoked\n", flag(a, "email"));
+        return 0;
+    }
     if (a->npos != 1 || strcmp(a->pos[0], "add") != 0)
         return die(2, "usage: cport user add --org NAME --email EMAIL --role viewer|analyst|org_admin|operator < password");
     if (only(a, known))

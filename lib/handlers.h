@@ -15,6 +15,11 @@ int h_report_get(struct ctx *c);
 int h_stats(struct ctx *c);
 int h_hotlines(struct ctx *c);
 int h_health(struct ctx *c);
+int h_me_sessions(struct ctx *c);
+int h_me_session_delete(struct ctx *c);
+int h_me_tokens(struct ctx *c);
+int h_me_token_create(struct ctx *c);
+int h_me_token_delete(struct ctx *c);
 
 /* The route table (fcgi/routes.c) and its size. */
 extern const struct api_route api_routes[];

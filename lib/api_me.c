@@ -1,0 +1,216 @@
+/*
+ * api_me - what a signed-in user manages about their own access: their browser
+ * sessions (see them, end one or all others) and their API tokens (create with a
+ * name, expiry, read-only flag and address allowlist; list; revoke). Every change
+ * is audited in its own transaction.
+ */
+#include "audit.h"
+#include "handlers.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The {id} path segment as a positive id, or 0. */
+static int64_t path_id(struct ctx *c)
+{
+    char *end;
+    long long id = strtoll(c->param, &end, 10);
+    return *end || id <= 0 || c->param[0] < '0' || c->param[0] > '9' ? 0 : id;
+}
+
+/* Append an audit entry for the caller inside the open transaction. */
+static int audit_me(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail)
+{
+    char obj[48];
+    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)id);
+    struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
+                            .ip = c->remote_addr, .request_id = c->request_id, .action = action, .object = obj,
+                            .detail = detail};
+    return audit_append(c->db, &e);
+}
+
+/* GET /api/v1/me/sessions: the caller's sessions, the current one marked. */
+int h_me_sessions(struct ctx *c)
+{
+    sqlite3_stmt *st = db_prep(c->db, "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions"
+                                      " WHERE user_id = ? ORDER BY last_seen_at DESC");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, c->who.user_id);
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "sessions");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        int64_t id = sqlite3_column_int64(st, 0);
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        json_time(o, "created_at", 1, sqlite3_column_int64(st, 1));
+        json_time(o, "last_seen_at", 1, sqlite3_column_int64(st, 2));
+        cJSON_AddStringToObject(o, "ip", db_text(st, 3));
+        cJSON_AddStringToObject(o, "user_agent", db_text(st, 4));
+        cJSON_AddBoolToObject(o, "current", id == c->who.session_id);
+        cJSON_AddItemToArray(arr, o);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(j);
+        return db_err(rc);
+    }
+    return ctx_json(c, 200, j);
+}
+
+/* DELETE /api/v1/me/sessions/{id}: end one of the caller's sessions (another
+ * user's id is 404, like a missing one). */
+int h_me_session_delete(struct ctx *c)
+{
+    int64_t id = path_id(c);
+    if (!id)
+        return CP_NOTFOUND;
+    if (db_begin(c->db) != CP_OK)
+        return CP_BUSY;
+    sqlite3_stmt *st = db_prep(c->db, "DELETE FROM sessions WHERE id = ? AND user_id = ?");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, c->who.user_id);
+    int rc = sqlite3_step(st);
+    int n = sqlite3_changes(c->db->h);
+    db_done(st);
+    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, "session.delete", "session", id, NULL);
+    if (e != CP_OK) {
+        db_rollback(c->db);
+        return e;
+    }
+    if ((e = db_commit(c->db)) != CP_OK)
+        return e;
+    c->status = 204;
+    return CP_OK;
+}
+
+/* An IPv4/IPv6 address or CIDR block, as an allowlist entry. */
+static int valid_cidr(const char *s)
+{
+    char ip[64];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (!n || n >= sizeof ip)
+        return 0;
+    memcpy(ip, s, n);
+    ip[n] = 0;
+    unsigned char buf[16];
+    int v6 = strchr(ip, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, buf) != 1)
+        return 0;
+    if (!slash)
+        return 1;
+    char *end;
+    long bits = strtol(slash + 1, &end, 10);
+    return !*end && end != slash + 1 && bits >= 0 && bits <= (v6 ? 128 : 32);
+}
+
+/* POST /api/v1/me/tokens {name, expires_days?, read_only?, allowed_ips?[]}: a
+ * new API token for the caller, shown once. */
+int h_me_token_create(struct ctx *c)
+{
+    cJSON *b = ctx_json_body(c);
+    if (!b)
+        return CP_BAD;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+    const cJSON *days = cJSON_GetObjectItemCaseSensitive(b, "expires_days");
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(b, "read_only");
+    const cJSON *ips = cJSON_GetObjectItemCaseSensitive(b, "allowed_ips");
+    int st = CP_OK;
+    if (!cJSON_IsString(name) || !*name->valuestring || !util_is_clean_text(name->valuestring, 100))
+        st = ctx_bad(c, "name", "name must be 1 to 100 printable characters");
+    else if (days && (!cJSON_IsNumber(days) || days->valuedouble != (int)days->valuedouble || days->valueint < 1 ||
+                      days->valueint > 3650))
+        st = ctx_bad(c, "expires_days", "expires_days must be a whole number from 1 to 3650");
+    else if (ro && !cJSON_IsBool(ro))
+        st = ctx_bad(c, "read_only", "read_only must be true or false");
+    else if (ips && (!cJSON_IsArray(ips) || cJSON_GetArraySize(ips) > 32))
+        st = ctx_bad(c, "allowed_ips", "allowed_ips must be a list of at most 32 addresses or CIDR blocks");
+    const cJSON *ip;
+    if (st == CP_OK && ips)
+        cJSON_ArrayForEach(ip, ips) if (st == CP_OK && (!cJSON_IsString(ip) || !valid_cidr(ip->valuestring))) st =
+            ctx_bad(c, "allowed_ips", "allowed_ips entries must be IP addresses or CIDR blocks such as 192.0.2.0/24");
+    if (st != CP_OK) {
+        cJSON_Delete(b);
+        return st;
+    }
+    char token[AUTH_TOKEN_LEN], err[256];
+    struct auth_token_opts o = {.name = name->valuestring,
+                                .expires_days = days ? days->valueint : 90,
+                                .read_only = cJSON_IsTrue(ro),
+                                .allowed_ips = ips};
+    int64_t id = 0;
+    st = auth_token_create_opts(c->db, c->who.email, c->who.email, &o, token, &id, err, sizeof err);
+    cJSON_Delete(b);
+    if (st == CP_BAD)
+        return ctx_bad(c, "name", "%s", err);
+    if (st != CP_OK)
+        return st;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)id);
+    cJSON_AddStringToObject(j, "token", token);
+    cJSON_AddStringToObject(j, "note", "shown once: store it now");
+    return ctx_json(c, 201, j);
+}
+
+/* GET /api/v1/me/tokens: the caller's tokens (never their values). */
+int h_me_tokens(struct ctx *c)
+{
+    sqlite3_stmt *st = db_prep(c->db, "SELECT id, name, created_at, expires_at, last_used_at, last_used_ip, revoked,"
+                                      " read_only, allowed_ips FROM api_tokens WHERE user_id = ? ORDER BY id");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, c->who.user_id);
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "tokens");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+        cJSON_AddStringToObject(o, "name", db_text(st, 1));
+        json_time(o, "created_at", 1, sqlite3_column_int64(st, 2));
+        json_time(o, "expires_at", sqlite3_column_type(st, 3) != SQLITE_NULL, sqlite3_column_int64(st, 3));
+        json_time(o, "last_used_at", sqlite3_column_type(st, 4) != SQLITE_NULL, sqlite3_column_int64(st, 4));
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+            cJSON_AddNullToObject(o, "last_used_ip");
+        else
+            cJSON_AddStringToObject(o, "last_used_ip", db_text(st, 5));
+        cJSON_AddBoolToObject(o, "revoked", sqlite3_column_int(st, 6));
+        cJSON_AddBoolToObject(o, "read_only", sqlite3_column_int(st, 7));
+        cJSON *ips = cJSON_Parse(*db_text(st, 8) ? db_text(st, 8) : "[]");
+        cJSON_AddItemToObject(o, "allowed_ips", ips ? ips : cJSON_CreateArray());
+        cJSON_AddItemToArray(arr, o);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(j);
+        return db_err(rc);
+    }
+    return ctx_json(c, 200, j);
+}
+
+/* DELETE /api/v1/me/tokens/{id}: revoke one of the caller's tokens. */
+int h_me_token_delete(struct ctx *c)
+{
+    int64_t id = path_id(c);
+    if (!id)
+        return CP_NOTFOUND;
+    if (db_begin(c->db) != CP_OK)
+        return CP_BUSY;
+    sqlite3_stmt *st = db_prep(c->db, "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, c->who.user_id);
+    int rc = sqlite3_step(st);
+    int n = sqlite3_changes(c->db->h);
+    db_done(st);
+    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, "token.revoke", "token", id, NULL);
+    if (e != CP_OK) {
+        db_rollback(c->db);
+        return e;
+    }
+    if ((e = db_commit(c->db)) != CP_OK)
+        return e;
+    c->status = 204;
+    return CP_OK;
+}
