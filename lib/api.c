@@ -4,6 +4,7 @@
 #include "api.h"
 #include "audit.h"
 #include "log.h"
+#include "mfa.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -377,6 +378,21 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
             log_line(c->request_id, "denied user=%lld %s %s", (long long)c->who.user_id, c->method, c->path);
             audit_denied(c, "role");
             ctx_problem(c, 403, "forbidden", "Forbidden", "your role or organisation may not do this");
+            return;
+        }
+    }
+    /* Where MFA is required, a session of a lea, interpol or operator user
+     * without TOTP can only enrol (API tokens are made after MFA, or by an
+     * operator, so they pass). */
+    if (c->cfg->mfa_required && c->authed && c->who.session_id && !(rt->flags & ROUTE_BEFORE_MFA) &&
+        (kind_bit(c->who.org_kind) & (KIND_LEA | KIND_INTERPOL | KIND_OPERATOR))) {
+        int on = 0;
+        if ((st = mfa_enabled(c->db, c->who.user_id, &on)) != CP_OK)
+            goto status;
+        if (!on) {
+            audit_denied(c, "mfa enrolment required");
+            ctx_problem(c, 403, "mfa-enrolment-required", "Second factor required",
+                        "set up TOTP first: POST /api/v1/me/totp, then /api/v1/me/totp/confirm");
             return;
         }
     }

@@ -56,12 +56,16 @@ enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG
 #define KIND_OPERATOR 8u
 #define KIND_REPORT_READERS (KIND_LEA | KIND_HOTLINE | KIND_INTERPOL)
 
+/* A route that a session still without its required second factor may use. */
+#define ROUTE_BEFORE_MFA 1u
+
 struct api_route {
     const char *method;
     const char *pattern; /* "/api/v1/reports/{id}" */
     api_handler handler;
     enum api_need need;
     unsigned kinds;
+    unsigned flags;      /* ROUTE_BEFORE_MFA */
 };
 
 /* Start and end a request: ctx_begin parses the query string (400 on bad

@@ -6,8 +6,10 @@
  */
 #include "audit.h"
 #include "handlers.h"
+#include "mfa.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +215,58 @@ int h_me_token_delete(struct ctx *c)
         return e;
     c->status = 204;
     return CP_OK;
+}
+
+/* POST /api/v1/me/totp: start TOTP enrolment; the secret is shown this once. */
+int h_me_totp(struct ctx *c)
+{
+    char secret[64];
+    struct buf uri;
+    buf_init(&uri);
+    int st = mfa_enrol(c->db, c->cfg, &c->who, c->remote_addr, c->request_id, secret, sizeof secret, &uri);
+    if (st == CP_CONFLICT) {
+        buf_free(&uri);
+        snprintf(c->err, sizeof c->err, "TOTP is already on for this account");
+        return CP_CONFLICT;
+    }
+    if (st != CP_OK) {
+        buf_free(&uri);
+        return st;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "secret", secret);
+    cJSON_AddStringToObject(j, "otpauth_uri", uri.p);
+    buf_free(&uri);
+    sodium_memzero(secret, sizeof secret);
+    return ctx_json(c, 200, j);
+}
+
+/* POST /api/v1/me/totp/confirm {code}: turn TOTP on; the ten recovery codes are
+ * shown this once. */
+int h_me_totp_confirm(struct ctx *c)
+{
+    cJSON *b = ctx_json_body(c);
+    if (!b)
+        return CP_BAD;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(b, "code");
+    if (!cJSON_IsString(code) || !util_is_clean_text(code->valuestring, 16)) {
+        cJSON_Delete(b);
+        return ctx_bad(c, "code", "code must be the 6-digit code from the authenticator app");
+    }
+    char codes[TOTP_RECOVERY_COUNT][TOTP_RECOVERY_SIZE];
+    int st = mfa_confirm(c->db, c->cfg, &c->who, code->valuestring, c->remote_addr, c->request_id, codes);
+    cJSON_Delete(b);
+    if (st == CP_BAD || st == CP_DENIED)
+        return ctx_bad(c, "code", "that code is not the current one of the new secret");
+    if (st == CP_CONFLICT) {
+        snprintf(c->err, sizeof c->err, "no enrolment is pending (start with POST /api/v1/me/totp)");
+        return CP_CONFLICT;
+    }
+    if (st != CP_OK)
+        return st;
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "recovery_codes");
+    for (int i = 0; i < TOTP_RECOVERY_COUNT; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(codes[i]));
+    sodium_memzero(codes, sizeof codes);
+    return ctx_json(c, 200, j);
 }

@@ -37,19 +37,25 @@ int h_session_create(struct ctx *c)
         return CP_BAD;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(b, "email");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(b, "password");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "totp");
     int st;
     if (!cJSON_IsString(e) || !util_is_clean_text(e->valuestring, 254) || !*e->valuestring)
         st = ctx_bad(c, "email", "email must be a string of at most 254 characters");
     else if (!cJSON_IsString(p) || strlen(p->valuestring) > 1024)
         st = ctx_bad(c, "password", "password must be a string of at most 1024 characters");
+    else if (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || !util_is_clean_text(t->valuestring, 32)))
+        st = ctx_bad(c, "totp", "totp must be the 6-digit code or a recovery code");
     else {
         char token[AUTH_TOKEN_LEN];
-        st = auth_login(c->db, c->cfg, e->valuestring, p->valuestring, c->remote_addr, c->user_agent, c->request_id,
-                        token, &c->who);
+        st = auth_login(c->db, c->cfg, e->valuestring, p->valuestring, cJSON_IsString(t) ? t->valuestring : NULL,
+                        c->remote_addr, c->user_agent, c->request_id, token, &c->who);
         log_line(c->request_id, "sign-in %s user=%lld ip=%s", st == CP_OK ? "ok" : "failed",
                  (long long)(st == CP_OK ? c->who.user_id : 0), c->remote_addr ? c->remote_addr : "-");
         if (st == CP_DENIED) {
             st = ctx_problem(c, 401, "bad-credentials", "Sign-in failed", "wrong email or password");
+        } else if (st == CP_MFA) {
+            st = ctx_problem(c, 401, "totp-required", "Second factor required",
+                             "enter the 6-digit code from your authenticator app (totp), or a recovery code");
         } else if (st == CP_LIMITED) {
             ctx_header(c, "Retry-After", "60");
             st = ctx_problem(c, 429, "rate-limited", "Too many attempts",

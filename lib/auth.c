@@ -3,6 +3,7 @@
  */
 #include "auth.h"
 #include "audit.h"
+#include "mfa.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -125,7 +126,7 @@ static int login_failed(struct db *d, const struct config *cfg, const char *emai
 }
 
 /* Verify credentials and open a session. */
-int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
+int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password, const char *totp,
                const char *ip, const char *ua, const char *request_id, char *token, struct caller *who)
 {
     if (sodium_init() < 0)
@@ -144,8 +145,8 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
         return db_err(rc);
     if (recent >= cfg->signin_ip_limit)
         return CP_LIMITED;
-    st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled, coalesce(u.locked_until, 0) FROM users u"
-                    " JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
+    st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled, coalesce(u.locked_until, 0), u.totp_enabled"
+                    " FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
     if (!st)
         return CP_ERR;
     db_bind_text(st, 1, email);
@@ -157,11 +158,13 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     char hash[crypto_pwhash_STRBYTES] = "";
     int found = rc == SQLITE_ROW, disabled = 0;
     int64_t locked_until = 0;
+    int totp_on = 0;
     if (found) {
         caller_fill(st, who);
         snprintf(hash, sizeof hash, "%s", db_text(st, 8));
         disabled = sqlite3_column_int(st, 9);
         locked_until = sqlite3_column_int64(st, 10);
+        totp_on = sqlite3_column_int(st, 11);
     }
     db_done(st);
     size_t pwlen = strlen(password);
@@ -171,6 +174,8 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     if (!found || !ok || disabled || locked)
         return login_failed(d, cfg, email, ip, request_id, found ? who : NULL,
                             locked ? "locked" : disabled && ok ? "disabled" : "credentials", !ok && !locked);
+    if (totp_on && (!totp || !*totp))
+        return CP_MFA;
 
     uint8_t h[32];
     char csrf[48];
@@ -181,6 +186,14 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     util_b64url_encode(raw, sizeof raw, csrf);
     if (db_begin(d) != CP_OK)
         return CP_BUSY;
+    const char *how = NULL;
+    if (totp_on) {
+        int mst = mfa_check(d, who->user_id, totp, &how);
+        if (mst != CP_OK) {
+            db_rollback(d);
+            return mst == CP_DENIED ? login_failed(d, cfg, email, ip, request_id, who, "second factor", 1) : mst;
+        }
+    }
     /* A good sign-in ends the run of failures. */
     st = db_prep(d, "UPDATE users SET failed_count = 0, locked_until = NULL WHERE id = ? AND failed_count > 0");
     sqlite3_bind_int64(st, 1, who->user_id);
@@ -218,7 +231,9 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     char obj[40];
     snprintf(obj, sizeof obj, "session:%lld", (long long)who->session_id);
     struct audit_entry e = {.user_id = who->user_id, .org_id = who->org_id, .actor = who->email, .ip = ip,
-                            .request_id = request_id, .action = "session.create", .object = obj};
+                            .request_id = request_id, .action = "session.create", .object = obj,
+                            .detail = !how ? "{\"mfa\":null}" : strcmp(how, "totp") == 0 ? "{\"mfa\":\"totp\"}"
+                                                                                      : "{\"mfa\":\"recovery\"}"};
     int ast = audit_append(d, &e);
     if (ast != CP_OK) {
         db_rollback(d);

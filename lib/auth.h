@@ -37,8 +37,10 @@ int auth_hash_password(const struct config *cfg, const char *pw, char *out, char
  * session.fail on its own). lockout_attempts consecutive failures lock the account
  * for lockout_s (answered like a wrong password, so nothing tells the lock apart);
  * a client address with signin_ip_limit failures in the window gets CP_LIMITED.
+ * A user with TOTP on also needs totp (a current code or a recovery code):
+ * without one the answer is CP_MFA, with a wrong one a failure like a password's.
  * Returns CP_OK, CP_DENIED, CP_BUSY or CP_ERR. */
-int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password,
+int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password, const char *totp,
                const char *ip, const char *ua, const char *request_id, char *token, struct caller *who);
 
 /* Resolve a session cookie value; expired sessions are deleted. CP_OK or CP_DENIED. */

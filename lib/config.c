@@ -76,6 +76,7 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"busy_timeout_ms", &c->busy_timeout_ms, 10, 600000},
         {"session_idle_minutes", &c->session_idle_s, 1, 24 * 60},
         {"session_max_hours", &c->session_max_s, 1, 24 * 30},
+        {"mfa_required", &c->mfa_required, 0, 1},
         {"lockout_attempts", &c->lockout_attempts, 1, 100},
         {"lockout_minutes", &c->lockout_s, 1, 24 * 60},
         {"signin_ip_limit", &c->signin_ip_limit, 1, 100000},

@@ -14,6 +14,7 @@ struct config {
     int busy_timeout_ms;    /* SQLite busy timeout before 503 */
     int session_idle_s;     /* idle expiry of a browser session */
     int session_max_s;      /* absolute expiry of a browser session */
+    int mfa_required;       /* lea, interpol and operator sessions need TOTP on */
     int lockout_attempts;   /* consecutive failures that lock an account */
     int lockout_s;          /* how long it stays locked */
     int signin_ip_limit;    /* failed sign-ins per address within the window */

@@ -18,6 +18,7 @@ enum {
     CP_CONFLICT = -5, /* state conflict */
     CP_DENIED = -6,   /* authenticated but not allowed */
     CP_LIMITED = -7,  /* too many attempts: try again later (429) */
+    CP_MFA = -8,      /* password right, second factor needed */
 };
 
 /* A growable, always NUL-terminated byte buffer. */

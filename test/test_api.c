@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 static const struct api_route routes[] = {
-    {"POST", "/api/v1/session", h_session_create, NEED_PUBLIC, 0},
-    {"DELETE", "/api/v1/session", h_session_delete, NEED_SIGNED_IN, 0},
-    {"GET", "/api/v1/me", h_me, NEED_SIGNED_IN, 0},
-    {"GET", "/api/v1/reports", h_reports_list, NEED_VIEWER, KIND_REPORT_READERS},
-    {"GET", "/api/v1/reports/{id}", h_report_get, NEED_VIEWER, KIND_REPORT_READERS},
-    {"GET", "/api/v1/stats", h_stats, NEED_VIEWER, KIND_REPORT_READERS},
+    {"POST", "/api/v1/session", h_session_create, NEED_PUBLIC, 0, 0},
+    {"DELETE", "/api/v1/session", h_session_delete, NEED_SIGNED_IN, 0, 0},
+    {"GET", "/api/v1/me", h_me, NEED_SIGNED_IN, 0, 0},
+    {"GET", "/api/v1/reports", h_reports_list, NEED_VIEWER, KIND_REPORT_READERS, 0},
+    {"GET", "/api/v1/reports/{id}", h_report_get, NEED_VIEWER, KIND_REPORT_READERS, 0},
+    {"GET", "/api/v1/stats", h_stats, NEED_VIEWER, KIND_REPORT_READERS, 0},
 };
 
 static struct config cfg;

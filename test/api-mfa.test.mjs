@@ -1,0 +1,86 @@
+// api-mfa.test.mjs - the second factor through nginx + cport-fcgi with
+// mfa_required on: a lea user without TOTP can only enrol; enrolment and
+// confirmation (codes computed here with node:crypto, RFC 6238); sign-in then
+// needs a current code or a recovery code, each usable once; tokens unaffected.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { startStack, Client, USERS, PASSWORD } from './lib/stack.mjs';
+
+let stack;
+before(async () => { stack = await startStack({ reports: 50, config: 'mfa_required = 1' }); });
+after(async () => { if (stack) await stack.stop(); });
+
+// RFC 4648 base32 to bytes.
+function base32(s) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, acc = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, '')) {
+    acc = (acc << 5) | alpha.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
+  }
+  return Buffer.from(out);
+}
+
+// The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at time t (seconds).
+function totp(secret, t) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const h = createHmac('sha1', base32(secret)).update(msg).digest();
+  const o = h[19] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+const signIn = (body) => new Client(stack.base).req('POST', '/api/v1/session', { email: USERS.nl.email, password: PASSWORD, ...body });
+
+test('without TOTP a lea session can only enrol; enrolment, confirmation, then sign-in needs a fresh code or an unused recovery code', async () => {
+  const c = new Client(stack.base);
+  await c.signIn(USERS.nl.email);
+  const blocked = await c.get('/api/v1/reports?limit=1');
+  assert.equal(blocked.status, 403, blocked.text);
+  assert.match(blocked.body.type, /mfa-enrolment-required/);
+  assert.equal((await c.get('/api/v1/me')).status, 200);
+  // Confirming before enrolling is a conflict; enrolment gives the secret once.
+  assert.equal((await c.req('POST', '/api/v1/me/totp/confirm', { code: '123456' })).status, 409);
+  const en = await c.req('POST', '/api/v1/me/totp');
+  assert.equal(en.status, 200, en.text);
+  assert.match(en.body.secret, /^[A-Z2-7]{32}$/);
+  assert.match(en.body.otpauth_uri, /^otpauth:\/\/totp\/cport:nl%40police\.example\?secret=[A-Z2-7]+&issuer=cport&algorithm=SHA1&digits=6&period=30$/);
+  const now = Date.now() / 1000;
+  const bad = await c.req('POST', '/api/v1/me/totp/confirm', { code: totp(en.body.secret, now - 3600) });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.field, 'code');
+  const ok = await c.req('POST', '/api/v1/me/totp/confirm', { code: totp(en.body.secret, now) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.recovery_codes.length, 10);
+  assert.equal((await c.get('/api/v1/reports?limit=1')).status, 200, 'enrolled: the session may search');
+  assert.equal((await c.req('POST', '/api/v1/me/totp')).status, 409, 'already on');
+
+  // Sign-in now asks for the second factor once the password is right.
+  const ask = await signIn({});
+  assert.equal(ask.status, 401);
+  assert.match(ask.body.type, /totp-required/);
+  assert.match((await signIn({ password: 'wrong-password', totp: '000000' })).body.type, /bad-credentials/);
+  assert.match((await signIn({ totp: '000000' })).body.type, /bad-credentials/);
+  const next = totp(en.body.secret, now + 30); // the confirmation used the current step
+  assert.equal((await signIn({ totp: next })).status, 200);
+  assert.equal((await signIn({ totp: next })).status, 401, 'a used code is refused (replay)');
+  assert.equal((await signIn({ totp: totp(en.body.secret, now - 30) })).status, 401, 'an older step is refused');
+  const rc = ok.body.recovery_codes[0];
+  assert.equal((await signIn({ totp: rc.toUpperCase().replace('-', ' ') })).status, 200, 'recovery code, typed loosely');
+  assert.equal((await signIn({ totp: rc })).status, 401, 'a recovery code works once');
+  const how = stack.sql("SELECT detail FROM audit WHERE action = 'session.create' ORDER BY id DESC LIMIT 2").map((r) => r.detail);
+  assert.deepEqual(how, ['{"mfa":"recovery"}', '{"mfa":"totp"}']);
+  assert.ok(stack.sql("SELECT count(*) AS n FROM audit WHERE action IN ('totp.enrol','totp.confirm')")[0].n === 2);
+});
+
+test('API tokens and hotline users are not held at enrolment', async () => {
+  const t = new Client(stack.base);
+  t.token = stack.cport(['token', 'create', '--email', USERS.de.email, '--name', 'script']);
+  assert.equal((await t.get('/api/v1/reports?limit=1')).status, 200);
+  const h = new Client(stack.base);
+  await h.signIn(USERS.hotline.email);
+  assert.equal((await h.get('/api/v1/reports?limit=1')).status, 200);
+});
