@@ -22,5 +22,6 @@ const struct api_route api_routes[] = {
     {"GET",    "/api/v1/reports/{id}",   h_report_get,      NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"GET",    "/api/v1/stats",          h_stats,           NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"GET",    "/api/v1/hotlines",       h_hotlines,        NEED_SIGNED_IN, 0, 0},
+    {"GET",    "/api/v1/admin/audit",    h_admin_audit,     NEED_ADMIN,     0, 0},
 };
 const int api_route_count = sizeof api_routes / sizeof *api_routes;

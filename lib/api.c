@@ -295,6 +295,25 @@ static void audit_denied(struct ctx *c, const char *reason)
         log_line(c->request_id, "audit: could not record a denied request");
 }
 
+/* Record an audited read (c->audit_after) with its path and query string. */
+static int audit_read(struct ctx *c)
+{
+    cJSON *dt = cJSON_CreateObject();
+    cJSON_AddStringToObject(dt, "query", c->query && util_is_clean_text(c->query, 4096) ? c->query : "");
+    char *detail = cJSON_PrintUnformatted(dt);
+    cJSON_Delete(dt);
+    struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
+                            .ip = c->remote_addr, .request_id = c->request_id, .action = c->audit_after,
+                            .object = c->path && util_is_clean_text(c->path, 200) ? c->path : NULL, .detail = detail};
+    int st = audit_append(c->db, &e);
+    free(detail);
+    if (st != CP_OK) {
+        buf_reset(&c->headers);
+        buf_reset(&c->out);
+    }
+    return st == CP_OK ? CP_OK : CP_BUSY;
+}
+
 /* Rank of a role for "at least" checks. */
 static int role_rank(const char *role)
 {
@@ -321,6 +340,8 @@ static unsigned kind_bit(const char *kind)
 static int role_allows(const char *role, enum api_need need)
 {
     int r = role_rank(role);
+    if (need == NEED_ADMIN)
+        return r == NEED_ORG_ADMIN || r == NEED_OPERATOR;
     if (need <= NEED_SIGNED_IN)
         return r != NEED_PUBLIC;
     if (need == NEED_OPERATOR || r == NEED_OPERATOR)
@@ -421,6 +442,8 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
         db_reset_all(c->db);
         db_exec(c->db, "COMMIT", NULL, 0);
     }
+    if (st == CP_OK && c->audit_after && c->status < 400)
+        st = audit_read(c);
 status:
     switch (st) {
     case CP_OK:

@@ -44,12 +44,17 @@ struct ctx {
     struct ctx_mem *mem;
     char err[512];
     char field[64];
+    /* A read to put on the audit trail once the request's read transaction has
+     * ended (action name; the query string goes in the detail). When it can't be
+     * written the answer becomes 503: an unrecorded read is not served. */
+    const char *audit_after;
 };
 
 typedef int (*api_handler)(struct ctx *c);
 
 /* Who may call a route: the least role, and which org kinds (0: any). */
-enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG_ADMIN, NEED_OPERATOR };
+enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG_ADMIN, NEED_OPERATOR,
+                NEED_ADMIN /* an org_admin (for their organisation) or an operator */ };
 #define KIND_LEA 1u
 #define KIND_HOTLINE 2u
 #define KIND_INTERPOL 4u

@@ -22,6 +22,7 @@ int h_me_token_create(struct ctx *c);
 int h_me_token_delete(struct ctx *c);
 int h_me_totp(struct ctx *c);
 int h_me_totp_confirm(struct ctx *c);
+int h_admin_audit(struct ctx *c);
 
 /* The route table (fcgi/routes.c) and its size. */
 extern const struct api_route api_routes[];

@@ -101,3 +101,41 @@ test('cport user disable ends every session and token of the user at once', asyn
   const entry = stack.sql("SELECT detail FROM audit WHERE action = 'user.disable'")[0];
   assert.deepEqual(JSON.parse(entry.detail), { sessions_ended: 1, tokens_revoked: 1 });
 });
+
+test('audit search: operators see every entry, an org_admin their organisation\'s; filters, paging and bad input; the search is audited', async () => {
+  stack.cport(['user', 'add', '--org', 'NL Police', '--email', 'chief@police.example', '--role', 'org_admin'], 'test-password-1\n');
+  const admin = new Client(stack.base);
+  await admin.signIn('chief@police.example');
+  const op = await signedIn('operator');
+  const nlOrg = stack.sql("SELECT id FROM orgs WHERE name = 'NL Police'")[0].id;
+  const all = await op.get('/api/v1/admin/audit?limit=500');
+  assert.equal(all.status, 200, all.text);
+  assert.ok(all.body.items.some((e) => e.org_id !== nlOrg), 'operators see other organisations too');
+  const mine = await admin.get('/api/v1/admin/audit?limit=500');
+  assert.equal(mine.status, 200, mine.text);
+  assert.ok(mine.body.items.length > 0 && mine.body.items.every((e) => e.org_id === nlOrg), 'an org_admin sees only their org');
+  // Filters and keyset paging.
+  const fails = await op.get('/api/v1/admin/audit?action=session.create&limit=2');
+  assert.ok(fails.body.items.every((e) => e.action === 'session.create'));
+  assert.equal(fails.body.items.length, 2);
+  const page2 = await op.get(`/api/v1/admin/audit?action=session.create&limit=2&cursor=${fails.body.next_cursor}`);
+  assert.ok(page2.body.items.every((e) => e.id < fails.body.items[1].id));
+  const want = stack.sql("SELECT count(*) AS n FROM audit WHERE action = 'session.create'")[0].n;
+  let seen = 0, cursor = '';
+  for (;;) {
+    const r = await op.get(`/api/v1/admin/audit?action=session.create&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+    seen += r.body.items.length;
+    if (!r.body.next_cursor) break;
+    cursor = r.body.next_cursor;
+  }
+  assert.equal(seen, want);
+  for (const [query, field] of [['limit=0', 'limit'], ['from=yesterday', 'from'], ['cursor=abc', 'cursor'], ['colour=red', 'colour']]) {
+    const r = await op.get(`/api/v1/admin/audit?${query}`);
+    assert.equal(r.status, 400, query);
+    assert.equal(r.body.field, field, query);
+  }
+  assert.equal((await (await signedIn('nl')).get('/api/v1/admin/audit')).status, 403, 'an analyst may not');
+  const searched = stack.sql("SELECT actor, detail FROM audit WHERE action = 'audit.search' ORDER BY id DESC LIMIT 1")[0];
+  assert.equal(searched.actor, USERS.operator.email);
+  assert.match(searched.detail, /colour=red|cursor=|limit=/);
+});
