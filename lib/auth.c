@@ -481,6 +481,8 @@ int auth_user_disable(struct db *d, const char *actor, const char *email, char *
     struct audit_entry e = {.user_id = uid, .org_id = org, .actor = actor, .action = "user.disable", .object = obj,
                             .detail = detail};
     int ast = rc == SQLITE_DONE ? audit_append(d, &e) : db_err(rc);
+    if (ast == CP_OK)
+        ast = db_bump(d, "access");
     if (ast != CP_OK) {
         db_rollback(d);
         return fail(err, errlen, ast, "could not disable the user");

@@ -27,6 +27,7 @@ struct db {
         sqlite3_stmt *st;
     } cache[DB_CACHE_SLOTS];
     char path[4096];
+    int busy_ms; /* how long a writer waits for the lock before CP_BUSY */
 };
 
 /* Open path with WAL, synchronous=NORMAL, foreign keys, busy timeout, defensive
@@ -45,9 +46,11 @@ void db_done(sqlite3_stmt *st);
 /* Reset every cached statement: the safety net at the end of each request. */
 void db_reset_all(struct db *d);
 
-/* PRAGMA data_version: moves whenever another connection commits. -1 on error.
- * Caches of query answers (qcache, scope) are valid while it stands still. */
-int64_t db_data_version(struct db *d);
+/* The counter of schema/006_versions.sql named name ("reports", "access"), -1
+ * on error. Caches of query answers are valid while it stands still. */
+int64_t db_version(struct db *d, const char *name);
+/* Move a counter, inside the transaction that changes what it stands for. */
+int db_bump(struct db *d, const char *name);
 
 /* Run SQL without results (several statements allowed). Returns CP_OK, CP_BUSY or CP_ERR. */
 int db_exec(struct db *d, const char *sql, char *err, size_t errlen);

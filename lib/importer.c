@@ -236,6 +236,9 @@ static int commit_page(struct imp *im, const struct iccam_page *pg, const char *
         sqlite3_bind_int64(st, 3, util_now());
         rc = sqlite3_step(st);
     }
+    /* Cached totals and facets of the workers are stale from this commit on. */
+    if (rc == SQLITE_DONE && db_bump(d, "reports") != CP_OK)
+        rc = SQLITE_ERROR;
     if (rc == SQLITE_DONE &&
         (st = db_prep(d, "UPDATE import_runs SET pages = pages + 1, inserted = inserted + ?, updated = updated + ?,"
                          " deleted = deleted + ?, unchanged = unchanged + ?, rejected = rejected + ? WHERE id = ?"))) {
@@ -268,6 +271,8 @@ static int commit_hotlines(struct imp *im, const char *body, size_t len)
         return fail(im->err, im->errlen, CP_BUSY, "database is busy");
     char e[256];
     int st = iccam_hotlines_store(im->d, body, len, im->r->run_id, NULL, e, sizeof e);
+    if (st == CP_OK)
+        st = db_bump(im->d, "reports"); /* details show hotline names */
     if (st != CP_OK) {
         db_rollback(im->d);
         return fail(im->err, im->errlen, st, "hotlines: %s", e);

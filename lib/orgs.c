@@ -60,7 +60,7 @@ static int insert_audited(struct db *d, sqlite3_stmt *st, int64_t *id, const cha
     char obj[48];
     snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)rowid);
     struct audit_entry e = {.actor = actor, .action = action, .object = obj, .detail = text};
-    if (rc == CP_OK && (rc = audit_append(d, &e)) != CP_OK)
+    if (rc == CP_OK && ((rc = audit_append(d, &e)) != CP_OK || (rc = db_bump(d, "access")) != CP_OK))
         fail(err, errlen, rc, "could not write the audit entry");
     free(text);
     if (rc != CP_OK) {
@@ -207,7 +207,7 @@ int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreem
         cJSON_Delete(dt);
         snprintf(obj, sizeof obj, "agreement:%lld", (long long)aid);
         struct audit_entry e = {.actor = actor, .action = "agreement.add", .object = obj, .detail = text};
-        if ((rc = audit_append(d, &e)) != CP_OK)
+        if ((rc = audit_append(d, &e)) != CP_OK || (rc = db_bump(d, "access")) != CP_OK)
             fail(err, errlen, rc, "could not write the audit entry");
         free(text);
     }

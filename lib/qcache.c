@@ -1,5 +1,5 @@
 /*
- * qcache - data_version-checked cache of query answers; see qcache.h.
+ * qcache - version-checked cache of query answers; see qcache.h.
  */
 #include "qcache.h"
 
@@ -41,7 +41,7 @@ int qcache_get(struct db *d, const char *tag, const struct sqlq *q, struct buf *
     uint64_t h;
     char *key = qcache_key(tag, q, &h);
     unsigned s = (unsigned)(h % QCACHE_SLOTS);
-    int64_t v = db_data_version(d);
+    int64_t v = db_version(d, "reports");
     int hit = v >= 0 && slots[s].key && slots[s].hash == h && slots[s].version == v && strcmp(slots[s].key, key) == 0;
     if (hit) {
         buf_reset(out);
@@ -57,7 +57,7 @@ void qcache_put(struct db *d, const char *tag, const struct sqlq *q, const char 
     uint64_t h;
     char *key = qcache_key(tag, q, &h);
     unsigned s = (unsigned)(h % QCACHE_SLOTS);
-    int64_t v = db_data_version(d);
+    int64_t v = db_version(d, "reports");
     char *val = strdup(value);
     if (v < 0 || !val) {
         free(key);

@@ -1,8 +1,8 @@
 /*
  * qcache - a per-process cache of query answers (totals, facet counts) keyed by
- * the query's SQL text and bound values, valid while the connection's PRAGMA
- * data_version is unchanged: any commit by another connection (an import page, a
- * sign-in) empties it, so an answer from the cache is always exact. Paging
+ * the query's SQL text and bound values, valid while the "reports" data version
+ * (schema/006_versions.sql) is unchanged: every import page moves it, so an
+ * answer from the cache is always exact. Paging
  * through a search re-asks the same total on every page; recounting 200,000
  * index entries each time would cost far more than the page itself.
  */

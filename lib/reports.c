@@ -397,7 +397,7 @@ static int fts_bitmap_use(struct ctx *c, const char *fq)
             return CP_ERR;
         fts_fn_db = c->db->h;
     }
-    int64_t version = db_data_version(c->db);
+    int64_t version = db_version(c->db, "reports");
     int slot = 0;
     for (int i = 0; i < FTS_BITMAPS; i++) {
         if (fts_maps[i].q && fts_maps[i].version == version && strcmp(fts_maps[i].q, fq) == 0) {

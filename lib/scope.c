@@ -52,7 +52,7 @@ int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope
         return CP_OK; /* operators and anything unknown see nothing */
     s->kind = SCOPE_LEA;
     unsigned slot = (unsigned)(who->org_id % SCOPE_CACHE_SLOTS);
-    int64_t version = db_data_version(d);
+    int64_t version = db_version(d, "access");
     if (cache[slot].org_id == who->org_id && version >= 0 && cache[slot].version == version &&
         now >= cache[slot].loaded_at && now - cache[slot].loaded_at < SCOPE_CACHE_SECONDS) {
         *s = cache[slot].s;

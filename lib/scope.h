@@ -38,9 +38,9 @@ struct scope {
 };
 
 /* Work out the caller's scope at time now (agreement validity). An LEA's scope
- * is kept per worker for up to SCOPE_CACHE_SECONDS while no other connection
- * commits (data_version), so a request does not re-read its agreements; a
- * changed or expiring agreement is seen within that time. */
+ * is kept per worker for up to SCOPE_CACHE_SECONDS while the "access" data
+ * version stands still, so a request does not re-read its agreements; a changed
+ * agreement is seen at once, an expiring one within that time. */
 #define SCOPE_CACHE_SECONDS 10
 int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope *s);
 
