@@ -210,6 +210,16 @@ cJSON *ctx_json_body(struct ctx *c)
     return j;
 }
 
+/* The {id} segment: digits only, no sign or spaces, positive. */
+int64_t ctx_path_id(struct ctx *c)
+{
+    if (c->param[0] < '0' || c->param[0] > '9')
+        return 0;
+    char *end;
+    long long id = strtoll(c->param, &end, 10);
+    return *end || id <= 0 ? 0 : id;
+}
+
 /* Load the signed-in caller's scope. */
 int ctx_scope(struct ctx *c) { return scope_load(c->db, &c->who, util_now(), &c->scope); }
 

@@ -102,6 +102,9 @@ int ctx_problem(struct ctx *c, int status, const char *slug, const char *title, 
 int ctx_bad(struct ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ctx_header(struct ctx *c, const char *name, const char *value);
 
+/* The {id} path segment as a positive decimal id, or 0 for anything else. */
+int64_t ctx_path_id(struct ctx *c);
+
 /* Load the caller's scope (done by the dispatcher for signed-in callers). */
 int ctx_scope(struct ctx *c);
 

@@ -14,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The {id} path segment as a positive id, or 0. */
-static int64_t path_id(struct ctx *c)
-{
-    char *end;
-    long long id = strtoll(c->param, &end, 10);
-    return *end || id <= 0 || c->param[0] < '0' || c->param[0] > '9' ? 0 : id;
-}
-
 /* Append an audit entry for the caller inside the open transaction. */
 static int audit_me(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail)
 {
@@ -62,22 +54,26 @@ int h_me_sessions(struct ctx *c)
     return ctx_json(c, 200, j);
 }
 
-/* DELETE /api/v1/me/sessions/{id}: end one of the caller's sessions (another
- * user's id is 404, like a missing one). */
-int h_me_session_delete(struct ctx *c)
+/* Apply sql (parameters: the {id}, the caller's user id) to one row the caller
+ * owns and audit it, in one transaction: 204, or 404 when no such row is theirs. */
+static int own_row_change(struct ctx *c, const char *sql, const char *action, const char *kind)
 {
-    int64_t id = path_id(c);
+    int64_t id = ctx_path_id(c);
     if (!id)
         return CP_NOTFOUND;
     if (db_begin(c->db) != CP_OK)
         return CP_BUSY;
-    sqlite3_stmt *st = db_prep(c->db, "DELETE FROM sessions WHERE id = ? AND user_id = ?");
+    sqlite3_stmt *st = db_prep(c->db, sql);
+    if (!st) {
+        db_rollback(c->db);
+        return CP_ERR;
+    }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, c->who.user_id);
     int rc = sqlite3_step(st);
     int n = sqlite3_changes(c->db->h);
     db_done(st);
-    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, "session.delete", "session", id, NULL);
+    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, action, kind, id, NULL);
     if (e != CP_OK) {
         db_rollback(c->db);
         return e;
@@ -86,6 +82,13 @@ int h_me_session_delete(struct ctx *c)
         return e;
     c->status = 204;
     return CP_OK;
+}
+
+/* DELETE /api/v1/me/sessions/{id}: end one of the caller's sessions (another
+ * user's id is 404, like a missing one). */
+int h_me_session_delete(struct ctx *c)
+{
+    return own_row_change(c, "DELETE FROM sessions WHERE id = ? AND user_id = ?", "session.delete", "session");
 }
 
 /* An IPv4/IPv6 address or CIDR block, as an allowlist entry. */
@@ -195,26 +198,8 @@ int h_me_tokens(struct ctx *c)
 /* DELETE /api/v1/me/tokens/{id}: revoke one of the caller's tokens. */
 int h_me_token_delete(struct ctx *c)
 {
-    int64_t id = path_id(c);
-    if (!id)
-        return CP_NOTFOUND;
-    if (db_begin(c->db) != CP_OK)
-        return CP_BUSY;
-    sqlite3_stmt *st = db_prep(c->db, "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0");
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, c->who.user_id);
-    int rc = sqlite3_step(st);
-    int n = sqlite3_changes(c->db->h);
-    db_done(st);
-    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, "token.revoke", "token", id, NULL);
-    if (e != CP_OK) {
-        db_rollback(c->db);
-        return e;
-    }
-    if ((e = db_commit(c->db)) != CP_OK)
-        return e;
-    c->status = 204;
-    return CP_OK;
+    return own_row_change(c, "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0",
+                          "token.revoke", "token");
 }
 
 /* POST /api/v1/me/totp: start TOTP enrolment; the secret is shown this once. */

@@ -21,9 +21,8 @@ int h_reports_list(struct ctx *c)
 /* GET /api/v1/reports/{id}: 404 alike for absent and out of scope. */
 int h_report_get(struct ctx *c)
 {
-    char *end;
-    long long id = strtoll(c->param, &end, 10);
-    if (*end || id <= 0 || c->param[0] == '+' || c->param[0] == ' ')
+    int64_t id = ctx_path_id(c);
+    if (!id)
         return CP_NOTFOUND;
     if (c->nq)
         return ctx_bad(c, c->q[0].k, "this resource takes no parameters");
