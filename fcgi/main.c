@@ -132,6 +132,7 @@ static void worker(int sock, const struct config *cfg)
         log_line(NULL, "worker: %s", err);
         _exit(3);
     }
+    db_set_audit_log(d, cfg->audit_log);
     /* Bound the worker's memory: SQLite gives back page cache and sorter memory
      * above this, and the heap is trimmed now and then, so a large facet query
      * does not leave a worker holding tens of megabytes. */

@@ -450,7 +450,7 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
         st = rt->handler(c);
     if (snapshot) {
         db_reset_all(c->db);
-        db_exec(c->db, "COMMIT", NULL, 0);
+        db_commit(c->db);
     }
     if (st == CP_OK && c->audit_after && c->status < 400)
         st = audit_read(c);

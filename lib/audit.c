@@ -99,7 +99,34 @@ static int append_in_tx(struct db *d, const struct audit_entry *e)
     sqlite3_bind_blob(st, 12, h, 32, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
     db_done(st);
-    return rc == SQLITE_DONE ? CP_OK : db_err(rc);
+    if (rc != SQLITE_DONE)
+        return db_err(rc);
+    if (d->audit_log[0]) {
+        /* The SIEM copy: written by db_commit only if this transaction commits. */
+        cJSON *j = cJSON_CreateObject();
+        char ts[21], hex[65];
+        util_format_time(at, ts);
+        util_hex_encode(h, 32, hex);
+        cJSON_AddNumberToObject(j, "id", (double)id);
+        cJSON_AddStringToObject(j, "at", ts);
+        cJSON_AddStringToObject(j, "actor", actor);
+        if (e->user_id)
+            cJSON_AddNumberToObject(j, "user_id", (double)e->user_id);
+        if (e->org_id)
+            cJSON_AddNumberToObject(j, "org_id", (double)e->org_id);
+        static const char *const keys[] = {"ip", "request_id", "action", "object", "detail"};
+        const char *vals[] = {e->ip, e->request_id, e->action, e->object, e->detail};
+        for (int i = 0; i < 5; i++)
+            if (vals[i])
+                cJSON_AddStringToObject(j, keys[i], vals[i]);
+        cJSON_AddStringToObject(j, "hash", hex);
+        char *line = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        if (line)
+            db_pending_line(d, line);
+        free(line);
+    }
+    return CP_OK;
 }
 
 /* Append, joining the caller's transaction or opening one. */

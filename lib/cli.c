@@ -123,6 +123,8 @@ static struct db *open_db(const struct args *a)
     struct db *d = db_open(p ? p : cfg.db, cfg.busy_timeout_ms, err, sizeof err);
     if (!d)
         die(1, "%s", err);
+    else
+        db_set_audit_log(d, cfg.audit_log);
     return d;
 }
 

@@ -59,6 +59,7 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"feed_client_key", c->feed_client_key, sizeof c->feed_client_key},
         {"instance", c->instance, sizeof c->instance},
         {"key_dir", c->key_dir, sizeof c->key_dir},
+        {"audit_log", c->audit_log, sizeof c->audit_log},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         if (strcmp(k, strs[i].key) == 0) {

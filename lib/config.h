@@ -30,6 +30,7 @@ struct config {
     long feed_max_page_bytes;
     char instance[128];     /* this installation's name, shown and signed */
     char key_dir[4096];     /* instance keys; empty: "keys" beside the database */
+    char audit_log[4096];   /* JSON-lines copy of the audit trail for a SIEM; empty: none */
 };
 
 /* The key directory: key_dir, or the database's folder + "/keys". */

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -73,6 +74,7 @@ void db_close(struct db *d)
         free(d->cache[i].sql);
     }
     sqlite3_close(d->h);
+    free(d->pending);
     free(d);
 }
 
@@ -182,12 +184,55 @@ int db_exec(struct db *d, const char *sql, char *err, size_t errlen)
 /* Start a write transaction, taking the write lock up front. */
 int db_begin(struct db *d) { return db_exec(d, "BEGIN IMMEDIATE", NULL, 0); }
 
+/* Set (or clear) the JSON-lines audit log. */
+void db_set_audit_log(struct db *d, const char *path)
+{
+    snprintf(d->audit_log, sizeof d->audit_log, "%s", path ? path : "");
+}
+
+/* Queue a line until the transaction's fate is known. */
+void db_pending_line(struct db *d, const char *line)
+{
+    if (!d->audit_log[0])
+        return;
+    size_t n = strlen(line);
+    if (d->pending_len + n + 2 > d->pending_cap) {
+        size_t cap = d->pending_cap ? d->pending_cap * 2 : 4096;
+        while (cap < d->pending_len + n + 2)
+            cap *= 2;
+        char *p = realloc(d->pending, cap);
+        if (!p)
+            return;
+        d->pending = p, d->pending_cap = cap;
+    }
+    memcpy(d->pending + d->pending_len, line, n);
+    d->pending_len += n;
+    d->pending[d->pending_len++] = '\n';
+}
+
+/* Append the committed lines with one O_APPEND write, so lines of concurrent
+ * workers never interleave. A log that can't be written is reported on stderr:
+ * the database, not the copy, is the record. */
+static void flush_pending(struct db *d)
+{
+    if (!d->pending_len)
+        return;
+    int fd = open(d->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, d->pending, d->pending_len) != (ssize_t)d->pending_len)
+        fprintf(stderr, "cport: cannot append to audit log %s\n", d->audit_log);
+    if (fd >= 0)
+        close(fd);
+    d->pending_len = 0;
+}
+
 /* Commit; on failure the transaction is rolled back so the connection is clean. */
 int db_commit(struct db *d)
 {
     int st = db_exec(d, "COMMIT", NULL, 0);
     if (st != CP_OK)
         db_rollback(d);
+    else
+        flush_pending(d);
     return st;
 }
 
@@ -196,6 +241,7 @@ void db_rollback(struct db *d)
 {
     if (!sqlite3_get_autocommit(d->h))
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    d->pending_len = 0;
 }
 
 /* Bind s as text, or NULL when s is NULL. */

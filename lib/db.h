@@ -28,7 +28,17 @@ struct db {
     } cache[DB_CACHE_SLOTS];
     char path[4096];
     int busy_ms; /* how long a writer waits for the lock before CP_BUSY */
+    /* Audit entries of the open transaction as JSON lines, appended to
+     * audit_log (when set) once the transaction commits, dropped on rollback. */
+    char audit_log[4096];
+    char *pending;
+    size_t pending_len, pending_cap;
 };
+
+/* Copy committed audit entries to a JSON-lines file (for a SIEM); "" for none. */
+void db_set_audit_log(struct db *d, const char *path);
+/* Queue one line for the log of the current transaction (audit.c). */
+void db_pending_line(struct db *d, const char *line);
 
 /* Open path with WAL, synchronous=NORMAL, foreign keys, busy timeout, defensive
  * mode and trusted_schema off. Returns NULL and a message in err on failure. */

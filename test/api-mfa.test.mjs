@@ -5,11 +5,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startStack, Client, USERS, PASSWORD } from './lib/stack.mjs';
 
 let stack;
-before(async () => { stack = await startStack({ reports: 50, config: 'mfa_required = 1' }); });
-after(async () => { if (stack) await stack.stop(); });
+const AUDIT_LOG = join(tmpdir(), `cport-audit-${process.pid}.jsonl`);
+before(async () => { stack = await startStack({ reports: 50, config: `mfa_required = 1\naudit_log = ${AUDIT_LOG}` }); });
+after(async () => {
+  if (stack) await stack.stop();
+  rmSync(AUDIT_LOG, { force: true });
+});
 
 // RFC 4648 base32 to bytes.
 function base32(s) {
@@ -83,4 +90,19 @@ test('API tokens and hotline users are not held at enrolment', async () => {
   const h = new Client(stack.base);
   await h.signIn(USERS.hotline.email);
   assert.equal((await h.get('/api/v1/reports?limit=1')).status, 200);
+});
+
+test('the workers copy each committed audit entry to the JSON-lines log for a SIEM, in chain order', () => {
+  const lines = readFileSync(AUDIT_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.length >= 8, `${lines.length} lines`);
+  // Only processes configured with audit_log write it (the test's CLI calls are not).
+  for (let i = 1; i < lines.length; i++) assert.ok(lines[i].id > lines[i - 1].id, 'chain order');
+  const fromWorkers = stack.sql("SELECT id FROM audit WHERE action IN ('session.create','session.fail','totp.enrol','totp.confirm')").map((r) => r.id);
+  const logged = new Set(lines.map((l) => l.id));
+  assert.deepEqual(fromWorkers.filter((id) => !logged.has(id)), [], 'every worker-written entry is in the log');
+  const last = lines[lines.length - 1];
+  const row = stack.sql(`SELECT action, hex(hash) AS hash FROM audit WHERE id = ${last.id}`)[0];
+  assert.equal(last.action, row.action);
+  assert.equal(last.hash, row.hash.toLowerCase());
+  assert.ok(lines.some((l) => l.action === 'totp.confirm'));
 });

@@ -174,6 +174,41 @@ static void test_instance_key(void)
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
 }
 
+/* Committed entries reach the JSON-lines log, rolled-back ones never do. */
+static void test_jsonl_log(void)
+{
+    char err[256], path[160];
+    struct db *d = fresh(0, 0);
+    REQUIRE(d);
+    snprintf(path, sizeof path, "%s/audit.jsonl", dir);
+    unlink(path);
+    db_set_audit_log(d, path);
+    struct audit_entry kept = {.actor = "a@police.example", .action = "report.view", .object = "report:1"};
+    struct audit_entry lost = {.actor = "b@police.example", .action = "report.view", .object = "report:2"};
+    REQUIRE(audit_append(d, &kept) == CP_OK); /* its own transaction */
+    REQUIRE(db_begin(d) == CP_OK);
+    REQUIRE(audit_append(d, &lost) == CP_OK);
+    db_rollback(d);
+    REQUIRE(db_begin(d) == CP_OK);
+    REQUIRE(audit_append(d, &kept) == CP_OK);
+    REQUIRE(db_commit(d) == CP_OK);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        CHECK(strstr(line, "\"actor\":\"a@police.example\"") != NULL);
+        CHECK(strstr(line, "\"hash\":\"") != NULL);
+    }
+    fclose(f);
+    CHECK_INT(n, 2);
+    int64_t cnt, bad;
+    CHECK_INT(audit_verify(d, &cnt, &bad, err, sizeof err), CP_OK);
+    CHECK_INT(cnt, 2);
+    db_close(d);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/cport-test-audit-XXXXXX");
@@ -189,6 +224,7 @@ int main(void)
     RUN(test_truncated_tail_detected);
     RUN(test_forged_head_detected);
     RUN(test_instance_key);
+    RUN(test_jsonl_log);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
