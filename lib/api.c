@@ -210,6 +210,35 @@ cJSON *ctx_json_body(struct ctx *c)
     return j;
 }
 
+/* A list answer written row by row, so every list handler is its SELECT and the
+ * members of one item. */
+int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
+             void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st))
+{
+    if (!st)
+        return CP_ERR;
+    struct jw w;
+    buf_reset(&c->out);
+    jw_init(&w, &c->out);
+    jw_obj(&w);
+    jw_key(&w, key);
+    jw_arr(&w);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jw_obj(&w);
+        row(c, &w, st);
+        jw_obj_end(&w);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return db_err(rc);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    c->status = 200;
+    c->ctype = "application/json";
+    return CP_OK;
+}
+
 /* The {id} segment: digits only, no sign or spaces, positive. */
 int64_t ctx_path_id(struct ctx *c)
 {

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "jw.h"
 #include "scope.h"
 #include "util.h"
 
@@ -101,6 +102,11 @@ int ctx_problem(struct ctx *c, int status, const char *slug, const char *title, 
 /* A 400 naming the field; returns CP_BAD so handlers can `return ctx_bad(...)`. */
 int ctx_bad(struct ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ctx_header(struct ctx *c, const char *name, const char *value);
+
+/* Answer 200 {"<key>": [...]} with one object per row of st, each written by
+ * row (which writes the members between the braces). Steps st to its end. */
+int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
+             void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st));
 
 /* The {id} path segment as a positive decimal id, or 0 for anything else. */
 int64_t ctx_path_id(struct ctx *c);

@@ -25,33 +25,30 @@ static int audit_me(struct ctx *c, const char *action, const char *kind, int64_t
     return audit_append(c->db, &e);
 }
 
+/* One session of GET /api/v1/me/sessions. */
+static void session_row(struct ctx *c, struct jw *w, sqlite3_stmt *st)
+{
+    int64_t id = sqlite3_column_int64(st, 0);
+    jw_key(w, "id");
+    jw_int(w, id);
+    jw_col_time(w, "created_at", st, 1);
+    jw_col_time(w, "last_seen_at", st, 2);
+    jw_key(w, "ip");
+    jw_str(w, db_text(st, 3));
+    jw_key(w, "user_agent");
+    jw_str(w, db_text(st, 4));
+    jw_key(w, "current");
+    jw_bool(w, id == c->who.session_id);
+}
+
 /* GET /api/v1/me/sessions: the caller's sessions, the current one marked. */
 int h_me_sessions(struct ctx *c)
 {
     sqlite3_stmt *st = db_prep(c->db, "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions"
                                       " WHERE user_id = ? ORDER BY last_seen_at DESC");
-    if (!st)
-        return CP_ERR;
-    sqlite3_bind_int64(st, 1, c->who.user_id);
-    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "sessions");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        int64_t id = sqlite3_column_int64(st, 0);
-        cJSON_AddNumberToObject(o, "id", (double)id);
-        json_time(o, "created_at", 1, sqlite3_column_int64(st, 1));
-        json_time(o, "last_seen_at", 1, sqlite3_column_int64(st, 2));
-        cJSON_AddStringToObject(o, "ip", db_text(st, 3));
-        cJSON_AddStringToObject(o, "user_agent", db_text(st, 4));
-        cJSON_AddBoolToObject(o, "current", id == c->who.session_id);
-        cJSON_AddItemToArray(arr, o);
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        cJSON_Delete(j);
-        return db_err(rc);
-    }
-    return ctx_json(c, 200, j);
+    if (st)
+        sqlite3_bind_int64(st, 1, c->who.user_id);
+    return ctx_rows(c, st, "sessions", session_row);
 }
 
 /* Apply sql (parameters: the {id}, the caller's user id) to one row the caller
@@ -160,39 +157,30 @@ int h_me_token_create(struct ctx *c)
     return ctx_json(c, 201, j);
 }
 
+/* One token of GET /api/v1/me/tokens; allowed_ips is stored as validated JSON. */
+static void token_row(struct ctx *c, struct jw *w, sqlite3_stmt *st)
+{
+    (void)c;
+    jw_col_int(w, "id", st, 0);
+    jw_col_text(w, "name", st, 1);
+    jw_col_time(w, "created_at", st, 2);
+    jw_col_time(w, "expires_at", st, 3);
+    jw_col_time(w, "last_used_at", st, 4);
+    jw_col_text(w, "last_used_ip", st, 5);
+    jw_col_bool(w, "revoked", st, 6);
+    jw_col_bool(w, "read_only", st, 7);
+    jw_key(w, "allowed_ips");
+    jw_raw(w, *db_text(st, 8) ? db_text(st, 8) : "[]");
+}
+
 /* GET /api/v1/me/tokens: the caller's tokens (never their values). */
 int h_me_tokens(struct ctx *c)
 {
     sqlite3_stmt *st = db_prep(c->db, "SELECT id, name, created_at, expires_at, last_used_at, last_used_ip, revoked,"
                                       " read_only, allowed_ips FROM api_tokens WHERE user_id = ? ORDER BY id");
-    if (!st)
-        return CP_ERR;
-    sqlite3_bind_int64(st, 1, c->who.user_id);
-    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "tokens");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-        cJSON_AddStringToObject(o, "name", db_text(st, 1));
-        json_time(o, "created_at", 1, sqlite3_column_int64(st, 2));
-        json_time(o, "expires_at", sqlite3_column_type(st, 3) != SQLITE_NULL, sqlite3_column_int64(st, 3));
-        json_time(o, "last_used_at", sqlite3_column_type(st, 4) != SQLITE_NULL, sqlite3_column_int64(st, 4));
-        if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-            cJSON_AddNullToObject(o, "last_used_ip");
-        else
-            cJSON_AddStringToObject(o, "last_used_ip", db_text(st, 5));
-        cJSON_AddBoolToObject(o, "revoked", sqlite3_column_int(st, 6));
-        cJSON_AddBoolToObject(o, "read_only", sqlite3_column_int(st, 7));
-        cJSON *ips = cJSON_Parse(*db_text(st, 8) ? db_text(st, 8) : "[]");
-        cJSON_AddItemToObject(o, "allowed_ips", ips ? ips : cJSON_CreateArray());
-        cJSON_AddItemToArray(arr, o);
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        cJSON_Delete(j);
-        return db_err(rc);
-    }
-    return ctx_json(c, 200, j);
+    if (st)
+        sqlite3_bind_int64(st, 1, c->who.user_id);
+    return ctx_rows(c, st, "tokens", token_row);
 }
 
 /* DELETE /api/v1/me/tokens/{id}: revoke one of the caller's tokens. */

@@ -48,31 +48,22 @@ int h_stats(struct ctx *c)
     return st;
 }
 
+/* One hotline of GET /api/v1/hotlines. */
+static void hotline_row(struct ctx *c, struct jw *w, sqlite3_stmt *st)
+{
+    (void)c;
+    jw_col_text(w, "code", st, 0);
+    jw_col_text(w, "name", st, 1);
+    jw_col_text(w, "country", st, 2);
+    jw_col_text(w, "website", st, 3);
+    jw_col_text(w, "email", st, 4);
+}
+
 /* GET /api/v1/hotlines: the hotlines the feed lists. */
 int h_hotlines(struct ctx *c)
 {
-    sqlite3_stmt *st = db_prep(c->db, "SELECT code, name, country, website, email FROM hotlines ORDER BY code");
-    if (!st)
-        return CP_ERR;
-    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "hotlines");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        static const char *const keys[] = {"code", "name", "country", "website", "email"};
-        for (int i = 0; i < 5; i++) {
-            if (sqlite3_column_type(st, i) == SQLITE_NULL)
-                cJSON_AddNullToObject(o, keys[i]);
-            else
-                cJSON_AddStringToObject(o, keys[i], db_text(st, i));
-        }
-        cJSON_AddItemToArray(arr, o);
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        cJSON_Delete(j);
-        return db_err(rc);
-    }
-    return ctx_json(c, 200, j);
+    return ctx_rows(c, db_prep(c->db, "SELECT code, name, country, website, email FROM hotlines ORDER BY code"),
+                    "hotlines", hotline_row);
 }
 
 /* GET /api/v1/health: liveness for monitoring; touches the database. */
