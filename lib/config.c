@@ -68,35 +68,31 @@ static int config_set(struct config *c, const char *k, const char *v)
             snprintf(strs[i].dst, strs[i].n, "%s", v);
             return 0;
         }
+    /* Minutes and hours in the file, seconds in struct config: scale says how many. */
     struct {
         const char *key;
         int *dst;
-        long lo, hi;
+        long lo, hi, scale;
     } ints[] = {
-        {"workers", &c->workers, 0, 256},
-        {"busy_timeout_ms", &c->busy_timeout_ms, 10, 600000},
-        {"session_idle_minutes", &c->session_idle_s, 1, 24 * 60},
-        {"session_max_hours", &c->session_max_s, 1, 24 * 30},
-        {"mfa_required", &c->mfa_required, 0, 1},
-        {"lockout_attempts", &c->lockout_attempts, 1, 100},
-        {"lockout_minutes", &c->lockout_s, 1, 24 * 60},
-        {"signin_ip_limit", &c->signin_ip_limit, 1, 100000},
-        {"signin_ip_window_minutes", &c->signin_ip_window_s, 1, 24 * 60},
-        {"pwhash_ops", &c->pwhash_ops, 1, 10},
-        {"pwhash_mem_kib", &c->pwhash_mem_kib, 8 * 1024, 1024 * 1024},
-        {"max_body", &c->max_body, 1024, 1 << 30},
+        {"workers", &c->workers, 0, 256, 1},
+        {"busy_timeout_ms", &c->busy_timeout_ms, 10, 600000, 1},
+        {"session_idle_minutes", &c->session_idle_s, 1, 24 * 60, 60},
+        {"session_max_hours", &c->session_max_s, 1, 24 * 30, 3600},
+        {"mfa_required", &c->mfa_required, 0, 1, 1},
+        {"lockout_attempts", &c->lockout_attempts, 1, 100, 1},
+        {"lockout_minutes", &c->lockout_s, 1, 24 * 60, 60},
+        {"signin_ip_limit", &c->signin_ip_limit, 1, 100000, 1},
+        {"signin_ip_window_minutes", &c->signin_ip_window_s, 1, 24 * 60, 60},
+        {"pwhash_ops", &c->pwhash_ops, 1, 10, 1},
+        {"pwhash_mem_kib", &c->pwhash_mem_kib, 8 * 1024, 1024 * 1024, 1},
+        {"max_body", &c->max_body, 1024, 1 << 30, 1},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (strcmp(k, ints[i].key) == 0) {
             long n;
             if (set_int(v, ints[i].lo, ints[i].hi, &n))
                 return -1;
-            if (strcmp(k, "session_idle_minutes") == 0 || strcmp(k, "lockout_minutes") == 0 ||
-                strcmp(k, "signin_ip_window_minutes") == 0)
-                n *= 60;
-            else if (strcmp(k, "session_max_hours") == 0)
-                n *= 3600;
-            *ints[i].dst = (int)n;
+            *ints[i].dst = (int)(n * ints[i].scale);
             return 0;
         }
     if (strcmp(k, "feed_max_page_bytes") == 0)

@@ -42,27 +42,39 @@ static int insert_done(struct db *d, sqlite3_stmt *st, int64_t *id, const char *
     return CP_OK;
 }
 
+/* Inside the open transaction: the audit entry of an access change ("<kind>:<id>",
+ * detail consumed) and the "access" version the workers' scope caches watch. */
+static int audit_access(struct db *d, const char *actor, const char *action, const char *kind, int64_t id,
+                        cJSON *detail, char *err, size_t errlen)
+{
+    char *text = cJSON_PrintUnformatted(detail), obj[48];
+    cJSON_Delete(detail);
+    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)id);
+    struct audit_entry e = {.actor = actor, .action = action, .object = obj, .detail = text};
+    int rc = audit_append(d, &e);
+    if (rc == CP_OK)
+        rc = db_bump(d, "access");
+    free(text);
+    return rc == CP_OK ? CP_OK : fail(err, errlen, rc, "could not write the audit entry");
+}
+
 /* Insert (st, prepared) and its audit entry in one transaction; detail is
  * consumed. The new row's id goes to *id. */
 static int insert_audited(struct db *d, sqlite3_stmt *st, int64_t *id, const char *what, const char *actor,
                           const char *action, const char *kind, cJSON *detail, char *err, size_t errlen)
 {
-    char *text = cJSON_PrintUnformatted(detail);
-    cJSON_Delete(detail);
     int rc = db_begin(d);
     if (rc != CP_OK) {
         sqlite3_reset(st);
-        free(text);
+        cJSON_Delete(detail);
         return fail(err, errlen, rc, "database is busy");
     }
     int64_t rowid = 0;
     rc = insert_done(d, st, &rowid, what, err, errlen);
-    char obj[48];
-    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)rowid);
-    struct audit_entry e = {.actor = actor, .action = action, .object = obj, .detail = text};
-    if (rc == CP_OK && ((rc = audit_append(d, &e)) != CP_OK || (rc = db_bump(d, "access")) != CP_OK))
-        fail(err, errlen, rc, "could not write the audit entry");
-    free(text);
+    if (rc == CP_OK)
+        rc = audit_access(d, actor, action, kind, rowid, detail, err, errlen);
+    else
+        cJSON_Delete(detail);
     if (rc != CP_OK) {
         db_rollback(d);
         return rc;
@@ -203,13 +215,7 @@ int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreem
             cJSON_AddStringToObject(dt, "valid_from", a->valid_from);
         if (a->valid_to)
             cJSON_AddStringToObject(dt, "valid_to", a->valid_to);
-        char *text = cJSON_PrintUnformatted(dt), obj[48];
-        cJSON_Delete(dt);
-        snprintf(obj, sizeof obj, "agreement:%lld", (long long)aid);
-        struct audit_entry e = {.actor = actor, .action = "agreement.add", .object = obj, .detail = text};
-        if ((rc = audit_append(d, &e)) != CP_OK || (rc = db_bump(d, "access")) != CP_OK)
-            fail(err, errlen, rc, "could not write the audit entry");
-        free(text);
+        rc = audit_access(d, actor, "agreement.add", "agreement", aid, dt, err, errlen);
     }
     if (rc != CP_OK) {
         db_rollback(d);

@@ -2,9 +2,13 @@
  * test_util - time parsing and formatting, hex and base64, validators, buffers.
  */
 #include "test.h"
+#include "config.h"
 #include "util.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* Dates and times in every accepted form, and the impossible ones refused. */
 static void test_parse_time(void)
@@ -107,6 +111,36 @@ static void test_buf(void)
     buf_free(&b);
 }
 
+/* The config file: units scaled to seconds, bounds and unknown keys refused. */
+static void test_config(void)
+{
+    char path[] = "/tmp/cport-test-conf-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\nsession_idle_minutes = 15\nsession_max_hours = 2\nlockout_minutes = 3\n"
+          "mfa_required = 1\ninstance = test\n",
+          f);
+    fclose(f);
+    struct config c;
+    REQUIRE(config_load(&c, path, err, sizeof err) == 0);
+    CHECK_INT(c.session_idle_s, 900);
+    CHECK_INT(c.session_max_s, 7200);
+    CHECK_INT(c.lockout_s, 180);
+    CHECK_INT(c.lockout_attempts, 5);
+    CHECK_INT(c.mfa_required, 1);
+    CHECK_STR(c.instance, "test");
+    f = fopen(path, "w");
+    fputs("lockout_minutes = 0\n", f);
+    fclose(f);
+    CHECK(config_load(&c, path, err, sizeof err) == -1 && strstr(err, "lockout_minutes"));
+    f = fopen(path, "w");
+    fputs("sesion_idle_minutes = 5\n", f);
+    fclose(f);
+    CHECK(config_load(&c, path, err, sizeof err) == -1 && strstr(err, ":1:"));
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(test_parse_time);
@@ -116,5 +150,6 @@ int main(void)
     RUN(test_country);
     RUN(test_clean_text);
     RUN(test_buf);
+    RUN(test_config);
     return TEST_DONE();
 }
