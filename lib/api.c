@@ -252,18 +252,6 @@ int64_t ctx_path_id(struct ctx *c)
 /* Load the signed-in caller's scope. */
 int ctx_scope(struct ctx *c) { return scope_load(c->db, &c->who, util_now(), &c->scope); }
 
-/* ISO time or null. */
-void json_time(cJSON *o, const char *key, int has, int64_t t)
-{
-    if (!has) {
-        cJSON_AddNullToObject(o, key);
-        return;
-    }
-    char ts[21];
-    util_format_time(t, ts);
-    cJSON_AddStringToObject(o, key, ts);
-}
-
 /* Match a route pattern; the {id} segment is captured into c->param. */
 static int route_match(struct ctx *c, const char *pattern, const char *path)
 {

@@ -114,7 +114,5 @@ int64_t ctx_path_id(struct ctx *c);
 /* Load the caller's scope (done by the dispatcher for signed-in callers). */
 int ctx_scope(struct ctx *c);
 
-/* Format a Unix time into JSON as ISO-8601, or null when has is 0. */
-void json_time(cJSON *o, const char *key, int has, int64_t t);
 
 #endif
