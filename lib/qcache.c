@@ -36,38 +36,42 @@ static char *qcache_key(const char *tag, const struct sqlq *q, uint64_t *hash)
 }
 
 /* Look (tag, q) up. */
-int qcache_get(struct db *d, const char *tag, const struct sqlq *q, struct buf *out)
+int qcache_get(struct db *d, const char *tag, const struct sqlq *q, struct qcache_key *k, struct buf *out)
 {
-    uint64_t h;
-    char *key = qcache_key(tag, q, &h);
-    unsigned s = (unsigned)(h % QCACHE_SLOTS);
-    int64_t v = db_version(d, "reports");
-    int hit = v >= 0 && slots[s].key && slots[s].hash == h && slots[s].version == v && strcmp(slots[s].key, key) == 0;
+    k->text = qcache_key(tag, q, &k->hash);
+    k->version = db_version(d, "reports");
+    unsigned s = (unsigned)(k->hash % QCACHE_SLOTS);
+    int hit = k->version >= 0 && slots[s].key && slots[s].hash == k->hash && slots[s].version == k->version &&
+              strcmp(slots[s].key, k->text) == 0;
     if (hit) {
         buf_reset(out);
         buf_adds(out, slots[s].value);
     }
-    free(key);
     return hit;
 }
 
-/* Store (tag, q) -> value, replacing whatever held the slot. */
-void qcache_put(struct db *d, const char *tag, const struct sqlq *q, const char *value)
+/* Store the answer of a missed lookup, replacing whatever held the slot. */
+void qcache_put(struct qcache_key *k, const char *value)
 {
-    uint64_t h;
-    char *key = qcache_key(tag, q, &h);
-    unsigned s = (unsigned)(h % QCACHE_SLOTS);
-    int64_t v = db_version(d, "reports");
+    unsigned s = (unsigned)(k->hash % QCACHE_SLOTS);
     char *val = strdup(value);
-    if (v < 0 || !val) {
-        free(key);
+    if (k->version < 0 || !val) {
         free(val);
+        qcache_key_free(k);
         return;
     }
     free(slots[s].key);
     free(slots[s].value);
-    slots[s].key = key;
+    slots[s].key = k->text;
     slots[s].value = val;
-    slots[s].hash = h;
-    slots[s].version = v;
+    slots[s].hash = k->hash;
+    slots[s].version = k->version;
+    k->text = NULL;
+}
+
+/* Release a key that was not stored. */
+void qcache_key_free(struct qcache_key *k)
+{
+    free(k->text);
+    k->text = NULL;
 }

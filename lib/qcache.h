@@ -11,9 +11,19 @@
 
 #include "sqlq.h"
 
-/* The cached answer of (tag, q), copied into out; 1 on a hit, 0 on a miss. */
-int qcache_get(struct db *d, const char *tag, const struct sqlq *q, struct buf *out);
-/* Remember value as the answer of (tag, q) for the current data version. */
-void qcache_put(struct db *d, const char *tag, const struct sqlq *q, const char *value);
+/* A lookup's key, kept so that storing the answer after a miss does not build
+ * the key or read the version again. */
+struct qcache_key {
+    uint64_t hash;
+    int64_t version;
+    char *text;
+};
+
+/* The cached answer of (tag, q), copied into out; 1 on a hit, 0 on a miss.
+ * Either way k is filled and must end in qcache_put or qcache_key_free. */
+int qcache_get(struct db *d, const char *tag, const struct sqlq *q, struct qcache_key *k, struct buf *out);
+/* Remember value as the answer of the key looked up; takes over k. */
+void qcache_put(struct qcache_key *k, const char *value);
+void qcache_key_free(struct qcache_key *k);
 
 #endif

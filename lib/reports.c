@@ -323,14 +323,18 @@ static int query_int(struct ctx *c, struct sqlq *q, int64_t *out)
 static int query_int_cached(struct ctx *c, const char *tag, struct sqlq *q, int64_t *out)
 {
     struct buf b;
+    struct qcache_key k;
     buf_init(&b);
     int st = CP_OK;
-    if (qcache_get(c->db, tag, q, &b)) {
+    if (qcache_get(c->db, tag, q, &k, &b)) {
         *out = strtoll(b.p, NULL, 10);
+        qcache_key_free(&k);
     } else if ((st = query_int(c, q, out)) == CP_OK) {
         char v[24];
         snprintf(v, sizeof v, "%lld", (long long)*out);
-        qcache_put(c->db, tag, q, v);
+        qcache_put(&k, v);
+    } else {
+        qcache_key_free(&k);
     }
     buf_free(&b);
     return st;
@@ -980,15 +984,20 @@ int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out)
     sqlq_sql(&key, " META ");
     scope_where(&c->scope, SCOPE_META, &key);
     int st = CP_OK;
-    if (!qcache_get(c->db, "stats", &key, out)) {
+    struct qcache_key k;
+    if (qcache_get(c->db, "stats", &key, &k, out)) {
+        qcache_key_free(&k);
+    } else {
         cJSON *j = NULL;
         if ((st = stats_compute(c, f, &j)) == CP_OK) {
             char *text = cJSON_PrintUnformatted(j);
             cJSON_Delete(j);
             buf_reset(out);
             buf_adds(out, text);
-            qcache_put(c->db, "stats", &key, text);
+            qcache_put(&k, text);
             free(text);
+        } else {
+            qcache_key_free(&k);
         }
     }
     sqlq_free(&key);
