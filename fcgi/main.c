@@ -1,20 +1,24 @@
 /*
  * cport-fcgi - the FastCGI worker pool behind nginx. A prefork master opens the
  * unix socket, forks N workers and restarts any that dies; SIGTERM drains: idle
- * workers leave at once, busy ones finish their request first. Each worker opens
- * its own SQLite connection after the fork and serves requests through
- * api_dispatch; this file only adapts FastCGI to lib/.
+ * workers leave at once, busy ones finish their request first, and each writes
+ * its deferred audit entries before it goes. Each worker opens its own SQLite
+ * connection after the fork and serves requests through api_dispatch; this file
+ * only adapts FastCGI to lib/.
  */
+#include "audit.h"
 #include "handlers.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -23,7 +27,7 @@
 
 #define MAX_WORKERS 256
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, worker_stop;
 
 /* Master: note SIGTERM/SIGINT; the main loop forwards it to the workers. */
 static void on_master_signal(int sig)
@@ -32,12 +36,13 @@ static void on_master_signal(int sig)
     stopping = 1;
 }
 
-/* Worker: SIGTERM is only unblocked while waiting in accept, so arriving here
- * means no request is in flight: leave at once. */
+/* Worker: SIGTERM is only unblocked while waiting for a connection, so arriving
+ * here means no request is in flight. The wait returns (EINTR) and the loop
+ * leaves, writing the deferred audit entries on its way out. */
 static void on_worker_signal(int sig)
 {
     (void)sig;
-    _exit(0);
+    worker_stop = 1;
 }
 
 /* Reason phrase for the Status line. */
@@ -54,6 +59,7 @@ static const char *reason(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
@@ -116,16 +122,49 @@ static void serve(FCGX_Request *req, struct db *d, const struct config *cfg)
     free(body);
 }
 
-/* A worker's life: own connection, accept loop, leave when told to. */
+/* Write the deferred audit entries when they are due. One that fails (busy)
+ * leaves them queued; the next try waits a flush interval, so a database that
+ * keeps failing is not retried in a tight loop. */
+static void flush_due(struct db *d, int64_t *retry_at)
+{
+    int64_t now = audit_clock_ms();
+    if (now < *retry_at || audit_flush_due(d, now) == CP_OK)
+        return;
+    log_line(NULL, "worker: %zu audit entries not written yet (database busy); retrying", audit_queue_len(d));
+    *retry_at = now + AUDIT_FLUSH_MS;
+}
+
+/* How long an idle worker may wait for a connection: until its deferred audit
+ * entries are due (or may be retried), forever (-1) when it holds none. */
+static int idle_wait_ms(const struct db *d, int64_t retry_at)
+{
+    int64_t now = audit_clock_ms(), wait = audit_flush_wait(d, now);
+    if (wait >= 0 && retry_at - now > wait)
+        wait = retry_at - now;
+    return wait > AUDIT_FLUSH_MS ? AUDIT_FLUSH_MS : (int)wait;
+}
+
+/* A worker's life: own connection, accept loop, leave when told to.
+ *
+ * The listening socket is non-blocking (see main), so FCGX_Accept_r answers
+ * -EAGAIN when no connection waits; the worker then sleeps in epoll_pwait until
+ * one comes, its deferred audit entries fall due, or SIGTERM. (A blocking accept
+ * after a poll could not keep that deadline: the connection the poll saw may go
+ * to another worker.) The socket is registered EPOLLEXCLUSIVE so a connection
+ * wakes one idle worker, not all. SIGTERM is unblocked only inside epoll_pwait,
+ * atomically, so one arriving just before the wait is not missed. */
 static void worker(int sock, const struct config *cfg)
 {
-    signal(SIGTERM, on_worker_signal);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_worker_signal;
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-    sigset_t term, old;
+    sigset_t term, waiting;
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
-    sigprocmask(SIG_BLOCK, &term, &old);
+    sigprocmask(SIG_BLOCK, &term, &waiting);
+    sigdelset(&waiting, SIGTERM);
     char err[512];
     struct db *d = db_open(cfg->db, cfg->busy_timeout_ms, err, sizeof err);
     if (!d) {
@@ -137,22 +176,42 @@ static void worker(int sock, const struct config *cfg)
      * above this, and the heap is trimmed now and then, so a large facet query
      * does not leave a worker holding tens of megabytes. */
     sqlite3_soft_heap_limit64(16 << 20);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev) != 0) {
+        log_line(NULL, "worker: cannot wait on the socket: %s", strerror(errno));
+        db_close(d);
+        _exit(3);
+    }
     FCGX_Request req;
     FCGX_InitRequest(&req, sock, 0);
-    for (unsigned long served = 1;; served++) {
-        sigprocmask(SIG_UNBLOCK, &term, NULL);
+    int64_t retry_at = 0;
+    for (unsigned long served = 0; !worker_stop;) {
         int rc = FCGX_Accept_r(&req);
-        sigprocmask(SIG_BLOCK, &term, NULL);
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+            flush_due(d, &retry_at);
+            if (epoll_pwait(ep, &ev, 1, idle_wait_ms(d, retry_at), &waiting) < 0 && errno != EINTR) {
+                log_line(NULL, "worker: waiting for a connection failed: %s", strerror(errno));
+                break;
+            }
+            continue;
+        }
         if (rc < 0)
             break;
         serve(&req, d, cfg);
         FCGX_Finish_r(&req);
-        if (served % 256 == 0)
+        flush_due(d, &retry_at);
+        if (++served % 256 == 0)
             malloc_trim(0);
         sigset_t pend;
         if (sigpending(&pend) == 0 && sigismember(&pend, SIGTERM))
             break;
     }
+    /* Drain: the deferred entries go on the chain before the worker does; a
+     * busy database gets a few more tries (each waits the busy timeout). */
+    for (int i = 0; i < 3 && audit_queue_len(d) && audit_flush(d) != CP_OK; i++)
+        log_line(NULL, "worker: database busy; %zu audit entries still to write", audit_queue_len(d));
+    close(ep);
     db_close(d);
     _exit(0);
 }
@@ -235,6 +294,13 @@ int main(int argc, char **argv)
     umask(old);
     if (sock < 0) {
         fprintf(stderr, "cport-fcgi: cannot listen on %s: %s\n", cfg.socket, strerror(errno));
+        return 1;
+    }
+    /* Workers wait in epoll and then accept without blocking (see worker). On
+     * Linux an accepted connection does not inherit O_NONBLOCK, so libfcgi's
+     * reads and writes on it stay blocking. */
+    if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) != 0) {
+        fprintf(stderr, "cport-fcgi: cannot set up %s: %s\n", cfg.socket, strerror(errno));
         return 1;
     }
     struct sigaction sa = {0};

@@ -212,8 +212,9 @@ cJSON *ctx_json_body(struct ctx *c)
 
 /* A list answer written row by row, so every list handler is its SELECT and the
  * members of one item. */
-int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
-             void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st))
+/* The list loop behind ctx_rows and ctx_table: a row function or a spec. */
+static int rows_write(struct ctx *c, sqlite3_stmt *st, const char *key,
+                      void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st), const char *spec)
 {
     if (!st)
         return CP_ERR;
@@ -226,7 +227,10 @@ int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         jw_obj(&w);
-        row(c, &w, st);
+        if (row)
+            row(c, &w, st);
+        else
+            jw_columns(&w, st, spec);
         jw_obj_end(&w);
     }
     db_done(st);
@@ -237,6 +241,43 @@ int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
     c->status = 200;
     c->ctype = "application/json";
     return CP_OK;
+}
+
+/* A list answer with one object a row, written by row. */
+int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
+             void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st))
+{
+    return rows_write(c, st, key, row, NULL);
+}
+
+/* A list answer with one object a row, written by a column spec. */
+int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec)
+{
+    return rows_write(c, st, key, NULL, spec);
+}
+
+/* An optional positive id query parameter. */
+int ctx_qid(struct ctx *c, const char *name, int64_t *out)
+{
+    const char *v = ctx_qparam(c, name);
+    *out = 0;
+    if (!v || !*v)
+        return CP_OK;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < 1 || *v < '0' || *v > '9')
+        return ctx_bad(c, name, "%s must be a positive whole number (an id)", name);
+    *out = n;
+    return CP_OK;
+}
+
+/* The caller, as an audit entry's actor. */
+struct audit_entry ctx_actor(const struct ctx *c)
+{
+    struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id,
+                            .actor = c->authed ? c->who.email : "anonymous", .ip = c->remote_addr,
+                            .request_id = c->request_id};
+    return e;
 }
 
 /* The {id} segment: digits only, no sign or spaces, positive. */
@@ -251,6 +292,85 @@ int64_t ctx_path_id(struct ctx *c)
 
 /* Load the signed-in caller's scope. */
 int ctx_scope(struct ctx *c) { return scope_load(c->db, &c->who, util_now(), &c->scope); }
+
+/* A validated string member of a JSON body. */
+int ctx_str(struct ctx *c, const cJSON *b, const char *name, size_t max, unsigned flags, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, name);
+    *out = NULL;
+    if ((!v || cJSON_IsNull(v)) && (flags & FIELD_OPTIONAL))
+        return CP_OK;
+    int ok = cJSON_IsString(v) && *v->valuestring &&
+             ((flags & FIELD_MULTILINE) ? util_is_clean_block(v->valuestring, max)
+                                        : util_is_clean_text(v->valuestring, max));
+    if (!ok)
+        return ctx_bad(c, name, "%s must be %s1 to %zu bytes of printable text%s", name,
+                       (flags & FIELD_OPTIONAL) ? "null or " : "", max,
+                       (flags & FIELD_MULTILINE) ? " (line breaks allowed)" : "");
+    *out = v->valuestring;
+    return CP_OK;
+}
+
+/* A validated optional boolean member. */
+int ctx_bool(struct ctx *c, const cJSON *b, const char *name, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, name);
+    if (!v)
+        return CP_OK;
+    if (!cJSON_IsBool(v))
+        return ctx_bad(c, name, "%s must be true or false", name);
+    *out = cJSON_IsTrue(v);
+    return CP_OK;
+}
+
+/* A validated optional date member. */
+int ctx_time(struct ctx *c, const cJSON *b, const char *name, int *has, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, name);
+    *has = 0;
+    if (!v || cJSON_IsNull(v))
+        return CP_OK;
+    if (!cJSON_IsString(v) || util_parse_time(v->valuestring, out))
+        return ctx_bad(c, name, "%s must be a date (2026-01-31) or an ISO-8601 time", name);
+    *has = 1;
+    return CP_OK;
+}
+
+/* Members outside the allowed list are refused, so a misspelt one is not
+ * silently ignored. */
+int ctx_known_fields(struct ctx *c, const cJSON *b, const char *const *allowed)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, b)
+    {
+        if (!m->string || !util_in_list(m->string, allowed))
+            return ctx_bad(c, m->string && util_is_clean_text(m->string, 60) ? m->string : "body",
+                           "unknown field '%s'", m->string && util_is_clean_text(m->string, 60) ? m->string : "?");
+    }
+    return CP_OK;
+}
+
+/* An audit entry with the caller's context, in the open transaction. */
+int ctx_audit(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail)
+{
+    char obj[64];
+    snprintf(obj, sizeof obj, "%s:%lld", kind ? kind : "", (long long)id);
+    struct audit_entry e = ctx_actor(c);
+    e.action = action;
+    e.object = kind ? obj : NULL;
+    e.detail = detail;
+    return audit_append(c->db, &e);
+}
+
+/* ctx_audit with a cJSON detail (consumed). */
+int ctx_audit_json(struct ctx *c, const char *action, const char *kind, int64_t id, cJSON *detail)
+{
+    char *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
+    cJSON_Delete(detail);
+    int st = ctx_audit(c, action, kind, id, text);
+    free(text);
+    return st;
+}
 
 /* Match a route pattern; the {id} segment is captured into c->param. */
 static int route_match(struct ctx *c, const char *pattern, const char *path)
@@ -322,7 +442,9 @@ static void audit_denied(struct ctx *c, const char *reason)
         log_line(c->request_id, "audit: could not record a denied request");
 }
 
-/* Record an audited read (c->audit_after) with its path and query string. */
+/* Record an audited read (c->audit_after) with its object (c->audit_object,
+ * else the path) and query string. Deferred: the worker writes reads in batches,
+ * so a read costs no write transaction of its own. */
 static int audit_read(struct ctx *c)
 {
     cJSON *dt = cJSON_CreateObject();
@@ -332,7 +454,9 @@ static int audit_read(struct ctx *c)
     struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
                             .ip = c->remote_addr, .request_id = c->request_id, .action = c->audit_after,
                             .object = c->path && util_is_clean_text(c->path, 200) ? c->path : NULL, .detail = detail};
-    int st = audit_append(c->db, &e);
+    if (c->audit_object)
+        e.object = c->audit_object;
+    int st = audit_defer(c->db, &e);
     free(detail);
     if (st != CP_OK) {
         buf_reset(&c->headers);
@@ -444,6 +568,22 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
             return;
         }
     }
+    /* Sensitive actions want a fresh proof of password and second factor from a
+     * person at a browser, not a script's standing token. */
+    if ((rt->flags & ROUTE_REAUTH) && c->authed) {
+        if (!c->who.session_id) {
+            audit_denied(c, "token on a re-authentication route");
+            ctx_problem(c, 403, "reauth-required", "Re-authentication required",
+                        "this action needs a signed-in session that has just confirmed its password and code");
+            return;
+        }
+        if (util_now() - c->who.reauth_at > c->cfg->reauth_s) {
+            audit_denied(c, "reauth required");
+            ctx_problem(c, 403, "reauth-required", "Re-authentication required",
+                        "confirm your password (and code) first: POST /api/v1/me/reauth");
+            return;
+        }
+    }
     /* Cookie-authenticated writes must echo the session's CSRF token. */
     int write = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
     if (rt->need != NEED_PUBLIC && c->authed && c->who.read_only && write) {
@@ -489,6 +629,13 @@ status:
         return;
     case CP_CONFLICT:
         ctx_problem(c, 409, "conflict", "Conflict", c->err[0] ? c->err : "conflict");
+        return;
+    case CP_GONE:
+        ctx_problem(c, 410, "gone", "Gone", c->err[0] ? c->err : "this has expired or was already used");
+        return;
+    case CP_LIMITED:
+        ctx_header(c, "Retry-After", "3600");
+        ctx_problem(c, 429, "rate-limited", "Too many requests", c->err[0] ? c->err : "try again later");
         return;
     default:
         log_line(c->request_id, "error %s %s: %s (%s)", c->method, c->path, c->err, sqlite3_errmsg(c->db->h));

@@ -7,6 +7,7 @@
 #ifndef CPORT_API_H
 #define CPORT_API_H
 
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
@@ -46,9 +47,12 @@ struct ctx {
     char err[512];
     char field[64];
     /* A read to put on the audit trail once the request's read transaction has
-     * ended (action name; the query string goes in the detail). When it can't be
-     * written the answer becomes 503: an unrecorded read is not served. */
+     * ended (action name; the query string goes in the detail). It is deferred
+     * and written in a batch (audit_defer); when it can't even be queued the
+     * answer becomes 503: an unrecorded read is not served. */
     const char *audit_after;
+    /* Its object, e.g. "report:42" (request memory); NULL: the request path. */
+    const char *audit_object;
 };
 
 typedef int (*api_handler)(struct ctx *c);
@@ -61,9 +65,13 @@ enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG
 #define KIND_INTERPOL 4u
 #define KIND_OPERATOR 8u
 #define KIND_REPORT_READERS (KIND_LEA | KIND_HOTLINE | KIND_INTERPOL)
+#define KIND_ACCESS_STEPS (KIND_HOTLINE | KIND_INTERPOL | KIND_OPERATOR) /* who takes part in the access procedure */
 
 /* A route that a session still without its required second factor may use. */
 #define ROUTE_BEFORE_MFA 1u
+/* A sensitive route: a browser session must have proven password and second
+ * factor within reauth_minutes (POST /api/v1/me/reauth); API tokens may not. */
+#define ROUTE_REAUTH 2u
 
 struct api_route {
     const char *method;
@@ -96,6 +104,19 @@ int ctx_check_params(struct ctx *c, const char *const *allowed);
  * object). Returns NULL after setting the problem response. */
 cJSON *ctx_json_body(struct ctx *c);
 
+/* Members of a JSON body, validated; each answers 400 naming the field (and
+ * returns CP_BAD) when the member breaks its rule. */
+#define FIELD_OPTIONAL 1u  /* may be missing or null: *out stays NULL */
+#define FIELD_MULTILINE 2u /* may hold line breaks */
+/* A string of 1..max bytes of printable UTF-8. */
+int ctx_str(struct ctx *c, const cJSON *b, const char *name, size_t max, unsigned flags, const char **out);
+/* An optional true/false; *out keeps its value when the member is missing. */
+int ctx_bool(struct ctx *c, const cJSON *b, const char *name, int *out);
+/* An optional date or ISO time; *has says whether one was given. */
+int ctx_time(struct ctx *c, const cJSON *b, const char *name, int *has, int64_t *out);
+/* Refuse members not in the NULL-terminated allowed list (typos surface). */
+int ctx_known_fields(struct ctx *c, const cJSON *b, const char *const *allowed);
+
 /* Responses. ctx_json takes ownership of j. */
 int ctx_json(struct ctx *c, int status, cJSON *j);
 int ctx_problem(struct ctx *c, int status, const char *slug, const char *title, const char *detail);
@@ -108,8 +129,26 @@ void ctx_header(struct ctx *c, const char *name, const char *value);
 int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
              void (*row)(struct ctx *c, struct jw *w, sqlite3_stmt *st));
 
+/* The same with the rows written by a jw_columns spec instead of a function. */
+int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec);
+
+/* An optional positive id in the query string: *out 0 when absent; 400
+ * naming the parameter (CP_BAD) when it is not one. */
+int ctx_qid(struct ctx *c, const char *name, int64_t *out);
+
+/* The caller as the actor of an audit entry (action, object, detail unset). */
+struct audit_entry ctx_actor(const struct ctx *c);
+
 /* The {id} path segment as a positive decimal id, or 0 for anything else. */
 int64_t ctx_path_id(struct ctx *c);
+
+/* Append an audit entry for the caller (user, org, address, request id) inside
+ * the open transaction; object is "<kind>:<id>" (kind NULL: no object); detail
+ * JSON text or NULL. */
+int ctx_audit(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail);
+
+/* The same with a cJSON detail, which it consumes. */
+int ctx_audit_json(struct ctx *c, const char *action, const char *kind, int64_t id, cJSON *detail);
 
 /* Load the caller's scope (done by the dispatcher for signed-in callers). */
 int ctx_scope(struct ctx *c);

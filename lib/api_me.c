@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "mfa.h"
+#include "qr.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -242,4 +243,67 @@ int h_me_totp_confirm(struct ctx *c)
         cJSON_AddItemToArray(arr, cJSON_CreateString(codes[i]));
     sodium_memzero(codes, sizeof codes);
     return ctx_json(c, 200, j);
+}
+
+/* GET /api/v1/me/totp/qr.svg: the pending enrolment's otpauth URI as a QR code
+ * (SVG made from module coordinates only), for the portal's enrolment page. */
+int h_me_totp_qr(struct ctx *c)
+{
+    struct buf uri;
+    buf_init(&uri);
+    int st = mfa_pending_uri(c->db, c->cfg, &c->who, &uri);
+    if (st == CP_OK) {
+        char err[128];
+        st = qr_svg(uri.p, &c->out, err, sizeof err);
+        if (st != CP_OK)
+            snprintf(c->err, sizeof c->err, "%s", err);
+    }
+    sodium_memzero(uri.p, uri.len);
+    buf_free(&uri);
+    if (st == CP_NOTFOUND) {
+        snprintf(c->err, sizeof c->err, "no enrolment is pending (start with POST /api/v1/me/totp)");
+        return CP_CONFLICT;
+    }
+    if (st != CP_OK)
+        return st;
+    c->status = 200;
+    c->ctype = "image/svg+xml";
+    return CP_OK;
+}
+
+/* POST /api/v1/me/reauth {password, totp}: prove password and second factor
+ * again, so the session may take sensitive actions for reauth_minutes. */
+int h_me_reauth(struct ctx *c)
+{
+    cJSON *b = ctx_json_body(c);
+    if (!b)
+        return CP_BAD;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(b, "password");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "totp");
+    int st;
+    if (!cJSON_IsString(p) || strlen(p->valuestring) > 1024)
+        st = ctx_bad(c, "password", "password must be a string of at most 1024 characters");
+    else if (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || !util_is_clean_text(t->valuestring, 32)))
+        st = ctx_bad(c, "totp", "totp must be the 6-digit code or a recovery code");
+    else {
+        st = auth_reauth(c->db, c->cfg, &c->who, p->valuestring, cJSON_IsString(t) ? t->valuestring : NULL,
+                         c->remote_addr, c->request_id);
+        if (st == CP_DENIED)
+            st = ctx_problem(c, 401, "bad-credentials", "Re-authentication failed", "wrong password or code");
+        else if (st == CP_MFA)
+            st = ctx_problem(c, 401, "totp-required", "Second factor required",
+                             "enter the 6-digit code from your authenticator app (totp), or a recovery code");
+        else if (st == CP_LIMITED) {
+            ctx_header(c, "Retry-After", "60");
+            st = ctx_problem(c, 429, "rate-limited", "Too many attempts", "too many failed attempts from this address");
+        } else if (st == CP_OK) {
+            char until[32];
+            util_format_time(c->who.reauth_at + c->cfg->reauth_s, until);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "reauth_until", until);
+            st = ctx_json(c, 200, j);
+        }
+    }
+    cJSON_Delete(b);
+    return st;
 }

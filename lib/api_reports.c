@@ -4,21 +4,26 @@
 #include "handlers.h"
 #include "reports.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-/* GET /api/v1/reports: filtered, sorted, keyset-paged search in scope. */
+/* GET /api/v1/reports: filtered, sorted, keyset-paged search in scope. Every
+ * search is audited ("report.search", the query string in the detail). */
 int h_reports_list(struct ctx *c)
 {
     struct report_filter f;
     if (reports_parse_filter(c, &f, 1) != CP_OK)
         return CP_BAD;
     int st = reports_search(c, &f, &c->out);
-    if (st == CP_OK)
+    if (st == CP_OK) {
         c->ctype = "application/json";
+        c->audit_after = "report.search";
+    }
     return st;
 }
 
-/* GET /api/v1/reports/{id}: 404 alike for absent and out of scope. */
+/* GET /api/v1/reports/{id}: 404 alike for absent and out of scope. Every view
+ * is audited ("report.view" of "report:<id>"). */
 int h_report_get(struct ctx *c)
 {
     int64_t id = ctx_path_id(c);
@@ -27,8 +32,13 @@ int h_report_get(struct ctx *c)
     if (c->nq)
         return ctx_bad(c, c->q[0].k, "this resource takes no parameters");
     int st = reports_get(c, id, &c->out);
-    if (st == CP_OK)
+    if (st == CP_OK) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "report:%lld", (long long)id);
         c->ctype = "application/json";
+        c->audit_after = "report.view";
+        c->audit_object = ctx_strdup(c, obj);
+    }
     return st;
 }
 

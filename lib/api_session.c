@@ -4,6 +4,7 @@
 #include "handlers.h"
 #include "audit.h"
 #include "log.h"
+#include "mfa.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +26,33 @@ static cJSON *me_json(struct ctx *c)
         cJSON_AddStringToObject(o, "code", c->who.org_code);
     if (c->who.session_id)
         cJSON_AddStringToObject(j, "csrf_token", c->who.csrf);
+    /* What the portal needs to steer: must this person enrol a second factor
+     * first, and until when may they take sensitive actions. */
+    int on = 0;
+    mfa_enabled(c->db, c->who.user_id, &on);
+    int kind_needs = strcmp(c->who.org_kind, "hotline") != 0;
+    cJSON *m = cJSON_AddObjectToObject(j, "mfa");
+    cJSON_AddBoolToObject(m, "enabled", on);
+    cJSON_AddBoolToObject(m, "required", c->cfg->mfa_required && kind_needs);
+    if (c->who.session_id) {
+        char until[32];
+        util_format_time(c->who.reauth_at + c->cfg->reauth_s, until);
+        cJSON_AddStringToObject(j, "reauth_until", until);
+    }
     cJSON_AddItemToObject(j, "scope", scope_json(&c->scope));
     return j;
+}
+
+/* A session was just opened for c->who: set its cookie and answer 200 with
+ * the caller as GET /me shows it. */
+int api_session_opened(struct ctx *c, const char *token)
+{
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "cport_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+    ctx_header(c, "Set-Cookie", cookie);
+    c->authed = 1;
+    int st = ctx_scope(c);
+    return st == CP_OK ? ctx_json(c, 200, me_json(c)) : st;
 }
 
 /* POST /api/v1/session {email, password}: open a browser session. */
@@ -61,12 +87,7 @@ int h_session_create(struct ctx *c)
             st = ctx_problem(c, 429, "rate-limited", "Too many attempts",
                              "too many failed sign-ins from this address; try again later");
         } else if (st == CP_OK) {
-            char cookie[160];
-            snprintf(cookie, sizeof cookie, "cport_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
-            ctx_header(c, "Set-Cookie", cookie);
-            c->authed = 1;
-            if ((st = ctx_scope(c)) == CP_OK)
-                st = ctx_json(c, 200, me_json(c));
+            st = api_session_opened(c, token);
         }
     }
     cJSON_Delete(b);

@@ -1,5 +1,6 @@
 /*
- * audit - hash-chained audit entries, their verification and signed heads.
+ * audit - hash-chained audit entries, deferred (batched) audited reads, their
+ * verification and signed heads.
  */
 #include "audit.h"
 #include "util.h"
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Feed one length-prefixed field into the hash, so ("ab","c") != ("a","bc")
@@ -60,8 +62,9 @@ static void entry_hash(const uint8_t prev[32], int64_t id, int64_t at, int64_t u
     crypto_generichash_final(&h, out, 32);
 }
 
-/* Append inside the current transaction: read the tail, chain, insert. */
-static int append_in_tx(struct db *d, const struct audit_entry *e)
+/* Append inside the current transaction: read the tail, chain, insert. at is
+ * the entry's time (now, or a deferred read's own time). */
+static int append_in_tx(struct db *d, const struct audit_entry *e, int64_t at)
 {
     sqlite3_stmt *st = db_prep(d, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
     if (!st)
@@ -77,7 +80,6 @@ static int append_in_tx(struct db *d, const struct audit_entry *e)
     db_done(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_err(rc);
-    int64_t at = util_now();
     const char *actor = e->actor ? e->actor : "anonymous";
     uint8_t h[32];
     entry_hash(prev, id, at, e->user_id, e->org_id, actor, e->ip, e->request_id, e->action, e->object, e->detail, h);
@@ -135,16 +137,128 @@ int audit_append(struct db *d, const struct audit_entry *e)
     if (!e->action || !*e->action)
         return CP_ERR;
     if (!sqlite3_get_autocommit(d->h))
-        return append_in_tx(d, e);
+        return append_in_tx(d, e, util_now());
     int st = db_begin(d);
     if (st != CP_OK)
         return st;
-    if ((st = append_in_tx(d, e)) != CP_OK) {
+    if ((st = append_in_tx(d, e, util_now())) != CP_OK) {
         db_rollback(d);
         return st;
     }
     return db_commit(d);
 }
+
+/* One deferred entry: the entry with its strings copied into text[] (one
+ * allocation, freed with one free), the read's time and when it was queued. */
+struct audit_deferred {
+    struct audit_entry e;
+    int64_t at;        /* util_now() at the read: the entry's recorded time */
+    int64_t queued_ms; /* audit_clock_ms() at the read: its flush deadline */
+    char text[];
+};
+
+/* Monotonic milliseconds: deadlines must not move with the wall clock. */
+int64_t audit_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy s to *p and point *out at the copy (NULL stays NULL). */
+static void copy_text(char **p, const char *s, const char **out)
+{
+    if (!s) {
+        *out = NULL;
+        return;
+    }
+    size_t n = strlen(s) + 1;
+    memcpy(*p, s, n);
+    *out = *p;
+    *p += n;
+}
+
+/* Queue a copy of the entry; a full queue is flushed first, and when that
+ * fails the entry is refused (CP_BUSY) rather than dropped or let grow. */
+int audit_defer(struct db *d, const struct audit_entry *e)
+{
+    if (!e->action || !*e->action)
+        return CP_ERR;
+    if (d->deferred_n >= AUDIT_QUEUE_MAX && audit_flush(d) != CP_OK)
+        return CP_BUSY;
+    if (d->deferred_n == d->deferred_cap) {
+        size_t cap = d->deferred_cap ? d->deferred_cap * 2 : AUDIT_BATCH;
+        struct audit_deferred **q = realloc(d->deferred, cap * sizeof *q);
+        if (!q)
+            return CP_ERR;
+        d->deferred = q, d->deferred_cap = cap;
+    }
+    const char *src[] = {e->actor, e->ip, e->request_id, e->action, e->object, e->detail};
+    size_t n = 0;
+    for (int i = 0; i < 6; i++)
+        n += src[i] ? strlen(src[i]) + 1 : 0;
+    struct audit_deferred *q = malloc(sizeof *q + n);
+    if (!q)
+        return CP_ERR;
+    q->e = (struct audit_entry){.user_id = e->user_id, .org_id = e->org_id};
+    char *p = q->text;
+    copy_text(&p, e->actor, &q->e.actor);
+    copy_text(&p, e->ip, &q->e.ip);
+    copy_text(&p, e->request_id, &q->e.request_id);
+    copy_text(&p, e->action, &q->e.action);
+    copy_text(&p, e->object, &q->e.object);
+    copy_text(&p, e->detail, &q->e.detail);
+    q->at = util_now();
+    q->queued_ms = audit_clock_ms();
+    d->deferred[d->deferred_n++] = q;
+    return CP_OK;
+}
+
+/* Write the whole queue in one transaction, or nothing: the queue is only
+ * emptied once the commit has succeeded. */
+int audit_flush(struct db *d)
+{
+    if (!d->deferred_n)
+        return CP_OK;
+    if (!sqlite3_get_autocommit(d->h))
+        return CP_BUSY;
+    int st = db_begin(d);
+    if (st != CP_OK)
+        return st;
+    for (size_t i = 0; i < d->deferred_n; i++) {
+        if ((st = append_in_tx(d, &d->deferred[i]->e, d->deferred[i]->at)) != CP_OK) {
+            db_rollback(d);
+            return st;
+        }
+    }
+    if ((st = db_commit(d)) != CP_OK)
+        return st;
+    for (size_t i = 0; i < d->deferred_n; i++)
+        free(d->deferred[i]);
+    d->deferred_n = 0;
+    return CP_OK;
+}
+
+/* Flush a full batch or an old enough queue; otherwise leave it. */
+int audit_flush_due(struct db *d, int64_t now_ms)
+{
+    return audit_flush_wait(d, now_ms) == 0 ? audit_flush(d) : CP_OK;
+}
+
+/* Time left before the queue is due: the batch size makes it due at once, else
+ * the oldest entry's deadline. */
+int64_t audit_flush_wait(const struct db *d, int64_t now_ms)
+{
+    if (!d->deferred_n)
+        return -1;
+    if (d->deferred_n >= AUDIT_BATCH)
+        return 0;
+    int64_t left = d->deferred[0]->queued_ms + AUDIT_FLUSH_MS - now_ms;
+    return left > 0 ? left : 0;
+}
+
+/* Entries waiting to be written. */
+size_t audit_queue_len(const struct db *d) { return d->deferred_n; }
 
 /* The bytes a head signature covers. */
 static void head_message(int64_t entry_id, const uint8_t hash[32], int64_t signed_at, uint8_t out[17 + 8 + 32 + 8])
@@ -318,7 +432,7 @@ int audit_sign_head(struct db *d, const char *key_dir, char *err, size_t errlen)
     char obj[40];
     snprintf(obj, sizeof obj, "audit:%lld", (long long)eid);
     e.object = obj;
-    if ((st = append_in_tx(d, &e)) != CP_OK) {
+    if ((st = append_in_tx(d, &e, util_now())) != CP_OK) {
         db_rollback(d);
         return fail(err, errlen, st, "cannot record the signing");
     }

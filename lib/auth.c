@@ -210,8 +210,8 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     sqlite3_bind_int64(st, 3, now - cfg->session_max_s);
     rc = sqlite3_step(st);
     db_done(st);
-    st = db_prep(d, "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, last_seen_at, ip, user_agent)"
-                    " VALUES (?,?,?,?,?,?,?)");
+    st = db_prep(d, "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, last_seen_at, ip, user_agent,"
+                    " reauth_at) VALUES (?,?,?,?,?,?,?,?)");
     sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, who->user_id);
     db_bind_text(st, 3, csrf);
@@ -219,6 +219,7 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     sqlite3_bind_int64(st, 5, now);
     db_bind_text(st, 6, ip);
     db_bind_text(st, 7, ua);
+    sqlite3_bind_int64(st, 8, now);
     if (rc == SQLITE_DONE)
         rc = sqlite3_step(st);
     db_done(st);
@@ -227,6 +228,7 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
         return db_err(rc);
     }
     who->session_id = sqlite3_last_insert_rowid(d->h);
+    who->reauth_at = now;
     snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
     char obj[40];
     snprintf(obj, sizeof obj, "session:%lld", (long long)who->session_id);
@@ -250,7 +252,8 @@ int auth_session(struct db *d, const struct config *cfg, const char *token, stru
         return CP_DENIED;
     uint8_t h[32];
     token_hash(token, h);
-    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", s.id, s.csrf_token, s.created_at, s.last_seen_at, u.disabled"
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", s.id, s.csrf_token, s.created_at, s.last_seen_at, u.disabled,"
+                                  " s.reauth_at"
                                   " FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id"
                                   " WHERE s.token_hash = ?");
     if (!st)
@@ -266,6 +269,7 @@ int auth_session(struct db *d, const struct config *cfg, const char *token, stru
     snprintf(who->csrf, sizeof who->csrf, "%s", db_text(st, 9));
     int64_t created = sqlite3_column_int64(st, 10), seen = sqlite3_column_int64(st, 11);
     int disabled = sqlite3_column_int(st, 12);
+    who->reauth_at = sqlite3_column_int64(st, 13);
     db_done(st);
     int64_t now = util_now();
     if (disabled || now - seen > cfg->session_idle_s || now - created > cfg->session_max_s) {
@@ -280,6 +284,80 @@ int auth_session(struct db *d, const struct config *cfg, const char *token, stru
         db_done(st);
     }
     return CP_OK;
+}
+
+/* Prove password and second factor again for the current session. */
+int auth_reauth(struct db *d, const struct config *cfg, struct caller *who, const char *password, const char *totp,
+                const char *ip, const char *request_id)
+{
+    if (sodium_init() < 0 || !who->session_id)
+        return CP_ERR;
+    int64_t now = util_now();
+    sqlite3_stmt *st = db_prep(d, "SELECT count(*) FROM signin_failures WHERE ip = ? AND at > ?");
+    if (!st)
+        return CP_ERR;
+    db_bind_text(st, 1, ip ? ip : "");
+    sqlite3_bind_int64(st, 2, now - cfg->signin_ip_window_s);
+    int rc = sqlite3_step(st);
+    int64_t recent = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return db_err(rc);
+    if (recent >= cfg->signin_ip_limit)
+        return CP_LIMITED;
+    st = db_prep(d, "SELECT pw_hash, totp_enabled, coalesce(locked_until, 0) FROM users WHERE id = ?");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, who->user_id);
+    char hash[crypto_pwhash_STRBYTES] = "";
+    int totp_on = 0;
+    int64_t locked_until = 0;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        snprintf(hash, sizeof hash, "%s", db_text(st, 0));
+        totp_on = sqlite3_column_int(st, 1);
+        locked_until = sqlite3_column_int64(st, 2);
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? CP_DENIED : db_err(rc);
+    int ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+    int locked = locked_until > now;
+    if (!ok || locked)
+        return login_failed(d, cfg, who->email, ip, request_id, who, locked ? "locked" : "reauth credentials",
+                            !ok && !locked);
+    if (totp_on && (!totp || !*totp))
+        return CP_MFA;
+    if (db_begin(d) != CP_OK)
+        return CP_BUSY;
+    const char *how = NULL;
+    if (totp_on) {
+        int mst = mfa_check(d, who->user_id, totp, &how);
+        if (mst != CP_OK) {
+            db_rollback(d);
+            return mst == CP_DENIED ? login_failed(d, cfg, who->email, ip, request_id, who, "reauth second factor", 1)
+                                    : mst;
+        }
+    }
+    st = db_prep(d, "UPDATE sessions SET reauth_at = ?, last_seen_at = ? WHERE id = ?");
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, who->session_id);
+    rc = sqlite3_step(st);
+    db_done(st);
+    char obj[40];
+    snprintf(obj, sizeof obj, "session:%lld", (long long)who->session_id);
+    struct audit_entry e = {.user_id = who->user_id, .org_id = who->org_id, .actor = who->email, .ip = ip,
+                            .request_id = request_id, .action = "session.reauth", .object = obj,
+                            .detail = !how ? "{\"mfa\":null}" : strcmp(how, "totp") == 0 ? "{\"mfa\":\"totp\"}"
+                                                                                      : "{\"mfa\":\"recovery\"}"};
+    int ast = rc == SQLITE_DONE ? audit_append(d, &e) : db_err(rc);
+    if (ast != CP_OK) {
+        db_rollback(d);
+        return ast;
+    }
+    if ((ast = db_commit(d)) == CP_OK)
+        who->reauth_at = now;
+    return ast;
 }
 
 /* Delete one session. */
@@ -448,6 +526,26 @@ int auth_token_create_opts(struct db *d, const char *actor, const char *email, c
     return db_commit(d) == CP_OK ? CP_OK : fail(err, errlen, CP_BUSY, "database is busy");
 }
 
+/* End every session and revoke every token of a user, inside the caller's
+ * transaction; ended[0] and ended[1] count them. */
+int auth_user_cut(struct db *d, int64_t user_id, int ended[2])
+{
+    static const char *const sql[] = {"DELETE FROM sessions WHERE user_id = ?",
+                                      "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0"};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = db_prep(d, sql[i]);
+        if (!st)
+            return CP_ERR;
+        sqlite3_bind_int64(st, 1, user_id);
+        int rc = sqlite3_step(st);
+        ended[i] = sqlite3_changes(d->h);
+        db_done(st);
+        if (rc != SQLITE_DONE)
+            return db_err(rc);
+    }
+    return CP_OK;
+}
+
 /* Disable a user, end their sessions and revoke their tokens in one transaction. */
 int auth_user_disable(struct db *d, const char *actor, const char *email, char *err, size_t errlen)
 {
@@ -465,16 +563,9 @@ int auth_user_disable(struct db *d, const char *actor, const char *email, char *
         return rc == SQLITE_DONE ? fail(err, errlen, CP_NOTFOUND, "no user with email %s", email)
                                  : fail(err, errlen, db_err(rc), "database error");
     }
-    static const char *const sql[] = {"DELETE FROM sessions WHERE user_id = ?",
-                                      "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0"};
     int ended[2] = {0, 0};
-    for (int i = 0; i < 2 && rc == SQLITE_DONE; i++) {
-        st = db_prep(d, sql[i]);
-        sqlite3_bind_int64(st, 1, uid);
-        rc = sqlite3_step(st);
-        ended[i] = sqlite3_changes(d->h);
-        db_done(st);
-    }
+    if (rc == SQLITE_DONE && auth_user_cut(d, uid, ended) != CP_OK)
+        rc = SQLITE_BUSY;
     char obj[40], detail[96];
     snprintf(obj, sizeof obj, "user:%lld", (long long)uid);
     snprintf(detail, sizeof detail, "{\"sessions_ended\":%d,\"tokens_revoked\":%d}", ended[0], ended[1]);

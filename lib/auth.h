@@ -24,6 +24,7 @@ struct caller {
     char org_code[64]; /* a hotline org's ICCAM code */
     char csrf[64];     /* the session's CSRF token */
     int read_only;     /* a read-only API token: GET and HEAD only */
+    int64_t reauth_at; /* session: when password and second factor were last proven */
 };
 
 #define AUTH_TOKEN_LEN 64 /* room for a base64url token and its prefix */
@@ -45,6 +46,13 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
 
 /* Resolve a session cookie value; expired sessions are deleted. CP_OK or CP_DENIED. */
 int auth_session(struct db *d, const struct config *cfg, const char *token, struct caller *who);
+/* Re-authenticate the caller's session: password (and a TOTP or recovery code
+ * when TOTP is on) proven now, so sensitive actions are allowed for a while.
+ * A wrong answer counts as a failed sign-in (lockout, audit). CP_OK, CP_DENIED,
+ * CP_MFA (code missing), CP_LIMITED, CP_BUSY or CP_ERR. */
+int auth_reauth(struct db *d, const struct config *cfg, struct caller *who, const char *password, const char *totp,
+                const char *ip, const char *request_id);
+
 /* End the session. */
 int auth_logout(struct db *d, int64_t session_id);
 
@@ -69,6 +77,10 @@ struct auth_token_opts {
 /* auth_token_create with every option; *id receives the token's id. */
 int auth_token_create_opts(struct db *d, const char *actor, const char *email, const struct auth_token_opts *o,
                            char *token, int64_t *id, char *err, size_t errlen);
+
+/* Inside an open transaction: end all of a user's sessions and revoke all
+ * their tokens (ended[0] sessions, ended[1] tokens). */
+int auth_user_cut(struct db *d, int64_t user_id, int ended[2]);
 
 /* Disable a user: no sign-in any more, every session ended and every token
  * revoked at once, audited. */

@@ -26,6 +26,11 @@ static void config_defaults(struct config *c)
     c->pwhash_ops = 2;
     c->pwhash_mem_kib = 19 * 1024;
     c->max_body = 1 << 20;
+    c->mfa_required = 1;
+    c->reauth_s = 5 * 60;
+    c->enrol_link_s = 72 * 3600;
+    c->access_request_ip_limit = 5;
+    snprintf(c->public_url, sizeof c->public_url, "https://localhost:8443");
     c->feed_max_page_bytes = 32L << 20;
     snprintf(c->instance, sizeof c->instance, "cport");
 }
@@ -60,6 +65,8 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"instance", c->instance, sizeof c->instance},
         {"key_dir", c->key_dir, sizeof c->key_dir},
         {"audit_log", c->audit_log, sizeof c->audit_log},
+        {"public_url", c->public_url, sizeof c->public_url},
+        {"mail_command", c->mail_command, sizeof c->mail_command},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         if (strcmp(k, strs[i].key) == 0) {
@@ -86,6 +93,9 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"pwhash_ops", &c->pwhash_ops, 1, 10, 1},
         {"pwhash_mem_kib", &c->pwhash_mem_kib, 8 * 1024, 1024 * 1024, 1},
         {"max_body", &c->max_body, 1024, 1 << 30, 1},
+        {"reauth_minutes", &c->reauth_s, 1, 60, 60},
+        {"enrol_link_hours", &c->enrol_link_s, 1, 24 * 14, 3600},
+        {"access_request_ip_limit", &c->access_request_ip_limit, 1, 10000, 1},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (strcmp(k, ints[i].key) == 0) {

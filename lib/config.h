@@ -22,6 +22,11 @@ struct config {
     int pwhash_ops;         /* Argon2id passes */
     int pwhash_mem_kib;     /* Argon2id memory */
     int max_body;           /* largest request body the workers accept */
+    int reauth_s;           /* sensitive actions need a password + TOTP proof this recent */
+    int enrol_link_s;       /* one-time enrolment links expire after this */
+    int access_request_ip_limit; /* public access requests per address per hour */
+    char public_url[512];   /* the portal's address, for links in emails */
+    char mail_command[4096]; /* sendmail-like command fed each message on stdin; empty: none */
     char feed[4096];        /* default feed for `cport import` */
     char feed_token_file[4096];
     char feed_ca_file[4096];

@@ -64,11 +64,18 @@ struct db *db_open(const char *path, int busy_ms, char *err, size_t errlen)
     return d;
 }
 
-/* Finalize every cached statement and close. */
+/* Finalize every cached statement and close. Deferred audit entries still
+ * queued are freed and reported: a front end that defers flushes before it
+ * closes (fcgi/main.c), so any left here are lost reads. */
 void db_close(struct db *d)
 {
     if (!d)
         return;
+    if (d->deferred_n)
+        fprintf(stderr, "cport: %zu deferred audit entries were never written\n", d->deferred_n);
+    for (size_t i = 0; i < d->deferred_n; i++)
+        free(d->deferred[i]);
+    free(d->deferred);
     for (int i = 0; i < DB_CACHE_SLOTS; i++) {
         sqlite3_finalize(d->cache[i].st);
         free(d->cache[i].sql);

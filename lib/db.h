@@ -33,6 +33,10 @@ struct db {
     char audit_log[4096];
     char *pending;
     size_t pending_len, pending_cap;
+    /* Audited reads deferred by audit_defer until audit_flush writes them, in
+     * the order they were deferred (audit.c owns them; db_close frees any left). */
+    struct audit_deferred **deferred;
+    size_t deferred_n, deferred_cap;
 };
 
 /* Copy committed audit entries to a JSON-lines file (for a SIEM); "" for none. */

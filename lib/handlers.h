@@ -23,6 +23,40 @@ int h_me_token_delete(struct ctx *c);
 int h_me_totp(struct ctx *c);
 int h_me_totp_confirm(struct ctx *c);
 int h_admin_audit(struct ctx *c);
+int h_me_reauth(struct ctx *c);
+int h_me_totp_qr(struct ctx *c);
+int h_access_request_create(struct ctx *c);
+int h_access_requests_list(struct ctx *c);
+int h_access_request_get(struct ctx *c);
+int h_access_request_demo(struct ctx *c);
+int h_access_request_approve(struct ctx *c);
+int h_access_request_endorse(struct ctx *c);
+int h_access_request_activate(struct ctx *c);
+int h_access_request_reject(struct ctx *c);
+int h_enrolment_lookup(struct ctx *c);
+int h_enrolment_complete(struct ctx *c);
+int h_admin_orgs(struct ctx *c);
+int h_admin_org_create(struct ctx *c);
+int h_admin_users(struct ctx *c);
+int h_admin_user_create(struct ctx *c);
+int h_admin_user_update(struct ctx *c);
+int h_admin_user_enrolment(struct ctx *c);
+int h_admin_agreements(struct ctx *c);
+int h_admin_agreement_create(struct ctx *c);
+int h_admin_agreement_update(struct ctx *c);
+int h_admin_import_runs(struct ctx *c);
+int h_admin_import_rejects(struct ctx *c);
+
+/* Shared by handlers. */
+struct orgs_terms;
+/* A session was just opened for c->who: cookie, and the /me answer. */
+int api_session_opened(struct ctx *c, const char *token);
+/* Add {"enrolment": {mailed, expires_at, url?}} to j, mailing the link when a
+ * mail command is set (the url only appears when it was not mailed). */
+void api_enrolment_json(struct ctx *c, cJSON *j, const char *email, const char *token, int64_t expires_at,
+                        const char *why);
+/* Overlay agreement terms from a JSON body (400 naming the bad field). */
+int api_terms_from_body(struct ctx *c, const cJSON *b, struct orgs_terms *t);
 
 /* The route table (fcgi/routes.c) and its size. */
 extern const struct api_route api_routes[];

@@ -173,3 +173,31 @@ void jw_col_time(struct jw *w, const char *k, sqlite3_stmt *st, int col)
     else
         jw_time(w, sqlite3_column_int64(st, col));
 }
+
+/* Column-by-column writer for a row, driven by its spec. */
+void jw_columns(struct jw *w, sqlite3_stmt *st, const char *spec)
+{
+    int col = 0;
+    for (const char *p = spec; *p; col++) {
+        while (*p == ' ')
+            p++;
+        char type = *p, key[64];
+        size_t n = strcspn(p + 2, " ");
+        if (!type || p[1] != ':' || n >= sizeof key)
+            return; /* a malformed spec is a bug in our code; stop rather than misname */
+        memcpy(key, p + 2, n);
+        key[n] = 0;
+        p += 2 + n;
+        switch (type) {
+        case 'i': jw_col_int(w, key, st, col); break;
+        case 't': jw_col_text(w, key, st, col); break;
+        case 'b': jw_col_bool(w, key, st, col); break;
+        case 'T': jw_col_time(w, key, st, col); break;
+        case 'j':
+            jw_key(w, key);
+            jw_raw(w, sqlite3_column_type(st, col) == SQLITE_NULL ? "null" : (const char *)sqlite3_column_text(st, col));
+            break;
+        default: break;
+        }
+    }
+}

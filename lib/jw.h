@@ -41,4 +41,10 @@ void jw_col_int(struct jw *w, const char *k, sqlite3_stmt *st, int col);
 void jw_col_bool(struct jw *w, const char *k, sqlite3_stmt *st, int col);
 void jw_col_time(struct jw *w, const char *k, sqlite3_stmt *st, int col);
 
+/* Write the current row's columns as members, in order, by a spec of
+ * space-separated "<type>:<key>" words (keys are literals of our code):
+ * i integer, t text, b boolean, T time (ISO-8601), j JSON text the database
+ * holds already validated, - skip the column. NULL is written as null. */
+void jw_columns(struct jw *w, sqlite3_stmt *st, const char *spec);
+
 #endif

@@ -32,6 +32,28 @@ int mfa_enabled(struct db *d, int64_t user_id, int *on)
     return rc == SQLITE_ROW ? CP_OK : rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
 }
 
+/* The pending secret's URI, rebuilt from the stored key. */
+int mfa_pending_uri(struct db *d, const struct config *cfg, const struct caller *who, struct buf *uri)
+{
+    sqlite3_stmt *q = db_prep(d, "SELECT totp_pending FROM users WHERE id = ? AND totp_enabled = 0");
+    if (!q)
+        return CP_ERR;
+    sqlite3_bind_int64(q, 1, who->user_id);
+    int rc = sqlite3_step(q);
+    uint8_t key[TOTP_SECRET_LEN];
+    int have = rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == TOTP_SECRET_LEN;
+    if (have)
+        memcpy(key, sqlite3_column_blob(q, 0), sizeof key);
+    db_done(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(rc);
+    if (!have)
+        return CP_NOTFOUND;
+    int st = totp_uri(cfg->instance, who->email, key, sizeof key, uri);
+    sodium_memzero(key, sizeof key);
+    return st;
+}
+
 /* A new pending secret and how to show it. */
 int mfa_enrol(struct db *d, const struct config *cfg, const struct caller *who, const char *ip,
               const char *request_id, char *secret, size_t secretlen, struct buf *uri)

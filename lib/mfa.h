@@ -22,6 +22,10 @@ int mfa_enrol(struct db *d, const struct config *cfg, const struct caller *who, 
 int mfa_confirm(struct db *d, const struct config *cfg, const struct caller *who, const char *code, const char *ip,
                 const char *request_id, char codes[TOTP_RECOVERY_COUNT][TOTP_RECOVERY_SIZE]);
 
+/* The otpauth URI of the caller's pending enrolment (for its QR code).
+ * CP_NOTFOUND when nothing is pending or TOTP is already on. */
+int mfa_pending_uri(struct db *d, const struct config *cfg, const struct caller *who, struct buf *uri);
+
 /* Whether a user has TOTP on. */
 int mfa_enabled(struct db *d, int64_t user_id, int *on);
 

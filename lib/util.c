@@ -338,14 +338,14 @@ int util_in_list(const char *s, const char *const *list)
 }
 
 /* Valid UTF-8, no control characters, not longer than max bytes. */
-int util_is_clean_text(const char *s, size_t max)
+static int clean_text(const char *s, size_t max, int lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
     while (*p) {
         if (++n > max)
             return 0;
-        if (*p < 0x20 || *p == 0x7f)
+        if ((*p < 0x20 && !(lines && (*p == '\n' || *p == '\r' || *p == '\t'))) || *p == 0x7f)
             return 0;
         if (*p < 0x80) {
             p++;
@@ -362,3 +362,9 @@ int util_is_clean_text(const char *s, size_t max)
     }
     return n <= max;
 }
+
+/* Printable UTF-8 of at most max bytes, no control characters. */
+int util_is_clean_text(const char *s, size_t max) { return clean_text(s, max, 0); }
+
+/* The same, but line breaks and tabs allowed: free text such as a justification. */
+int util_is_clean_block(const char *s, size_t max) { return clean_text(s, max, 1); }

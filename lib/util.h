@@ -19,6 +19,7 @@ enum {
     CP_DENIED = -6,   /* authenticated but not allowed */
     CP_LIMITED = -7,  /* too many attempts: try again later (429) */
     CP_MFA = -8,      /* password right, second factor needed */
+    CP_GONE = -9,     /* existed once: expired or used up (410) */
 };
 
 /* A growable, always NUL-terminated byte buffer. */
@@ -66,5 +67,7 @@ int util_is_country(const char *s);
 int util_in_list(const char *s, const char *const *list);
 /* True when s is a printable UTF-8 string of at most max bytes without controls. */
 int util_is_clean_text(const char *s, size_t max);
+/* util_is_clean_text that also allows newlines and tabs. */
+int util_is_clean_block(const char *s, size_t max);
 
 #endif

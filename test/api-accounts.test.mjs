@@ -1,7 +1,8 @@
 // api-accounts.test.mjs - what users manage about their own access, through nginx
 // + cport-fcgi: their sessions (list, end one), their API tokens (create with a
 // name, expiry, read-only flag and address allowlist; list; revoke), and
-// `cport user disable` ending every session and token at once. All audited.
+// `cport user disable` ending every session and token at once. All audited, as
+// are report views and searches (written in batches; a SIGTERM drain writes them).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, Client, USERS } from './lib/stack.mjs';
@@ -9,6 +10,17 @@ import { startStack, Client, USERS } from './lib/stack.mjs';
 let stack;
 before(async () => { stack = await startStack({ reports: 100 }); });
 after(async () => { if (stack) await stack.stop(); });
+
+// Poll fn (sync or async) every 100 ms until it returns something truthy, for
+// at most ms; returns its last answer.
+async function eventually(fn, ms = 3000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 // A client signed in as one of USERS.
 async function signedIn(who) {
@@ -44,7 +56,7 @@ test('tokens: created once with their options, listed without their value, read-
   const ro = new Client(stack.base);
   ro.token = made.body.token;
   assert.equal((await ro.get('/api/v1/reports?limit=1')).status, 200);
-  const refused = await ro.req('POST', '/api/v1/me/tokens', { name: 'escalate' });
+  const refused = await ro.req('DELETE', `/api/v1/me/tokens/${made.body.id}`);
   assert.equal(refused.status, 403, refused.text);
   assert.match(refused.body.type, /read-only/);
   const list = await c.get('/api/v1/me/tokens');
@@ -135,7 +147,54 @@ test('audit search: operators see every entry, an org_admin their organisation\'
     assert.equal(r.body.field, field, query);
   }
   assert.equal((await (await signedIn('nl')).get('/api/v1/admin/audit')).status, 403, 'an analyst may not');
-  const searched = stack.sql("SELECT actor, detail FROM audit WHERE action = 'audit.search' ORDER BY id DESC LIMIT 1")[0];
-  assert.equal(searched.actor, USERS.operator.email);
+  // Audited reads are written in batches, within a second: wait for the operator's.
+  const searched = await eventually(() => stack.sql(
+    `SELECT actor, detail FROM audit WHERE action = 'audit.search' AND actor = '${USERS.operator.email}' ORDER BY id DESC LIMIT 1`)[0]);
+  assert.ok(searched, 'the operator\'s search is on the audit trail');
   assert.match(searched.detail, /colour=red|cursor=|limit=/);
+});
+
+test('every report view and search of an LEA user is audited; batched, it is on the trail within seconds', async () => {
+  const nl = await signedIn('nl');
+  const list = await nl.get('/api/v1/reports?limit=2&sort=domain');
+  assert.equal(list.status, 200, list.text);
+  const id = list.body.items[0].id;
+  assert.equal((await nl.get(`/api/v1/reports/${id}`)).status, 200);
+  const op = await signedIn('operator');
+  // The operator's audit search, filtered to one action of the NL analyst.
+  const find = async (filter) => {
+    const r = await op.get(`/api/v1/admin/audit?actor=${encodeURIComponent(USERS.nl.email)}&${filter}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.items;
+  };
+  const views = await eventually(async () => {
+    const items = await find(`action=report.view&object=${encodeURIComponent(`report:${id}`)}`);
+    return items.length ? items : null;
+  });
+  assert.ok(views, `report.view of report:${id} did not appear within 3 s`);
+  assert.equal(views[0].object, `report:${id}`);
+  const searches = await eventually(async () => {
+    const items = (await find('action=report.search')).filter((e) => JSON.parse(e.detail).query === 'limit=2&sort=domain');
+    return items.length ? items : null;
+  });
+  assert.ok(searches, 'report.search with its query did not appear within 3 s');
+});
+
+// Keep this test last: it stops the stack's cport-fcgi (after() stops the rest).
+test('a SIGTERM drain writes the reads still queued before the workers leave; the chain verifies', async () => {
+  const nl = await signedIn('nl');
+  const marker = `drain${Date.now()}`;
+  assert.equal((await nl.get(`/api/v1/reports?q=${marker}`)).status, 200);
+  assert.equal((await nl.get('/api/v1/stats')).status, 200);
+  const written = () => stack.sql(
+    `SELECT count(*) AS n FROM audit WHERE action = 'report.search' AND detail LIKE '%${marker}%'`)[0].n;
+  assert.equal(written(), 0, 'a read is queued, not written in a transaction of its own');
+  const exited = new Promise((res) => stack.fcgi.once('close', (code, signal) => res({ code, signal })));
+  stack.fcgi.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, signal: null });
+  assert.equal(written(), 1, 'the drain wrote the queued search');
+  assert.equal(stack.sql("SELECT count(*) AS n FROM audit WHERE object LIKE '/api/v1/stats%'")[0].n, 0,
+    'facet stats are not audited');
+  assert.match(stack.cport(['audit', 'verify']), /^audit chain ok: \d+ entries$/);
+  assert.doesNotMatch(stack.log(), /never written|still to write/);
 });

@@ -4,11 +4,11 @@
 // needs a current code or a recovery code, each usable once; tokens unaffected.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, Client, USERS, PASSWORD } from './lib/stack.mjs';
+import { totp } from './lib/totp.mjs';
 
 let stack;
 const AUDIT_LOG = join(tmpdir(), `cport-audit-${process.pid}.jsonl`);
@@ -17,28 +17,6 @@ after(async () => {
   if (stack) await stack.stop();
   rmSync(AUDIT_LOG, { force: true });
 });
-
-// RFC 4648 base32 to bytes.
-function base32(s) {
-  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, acc = 0;
-  const out = [];
-  for (const ch of s.replace(/=+$/, '')) {
-    acc = (acc << 5) | alpha.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
-  }
-  return Buffer.from(out);
-}
-
-// The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at time t (seconds).
-function totp(secret, t) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
-  const h = createHmac('sha1', base32(secret)).update(msg).digest();
-  const o = h[19] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
 
 const signIn = (body) => new Client(stack.base).req('POST', '/api/v1/session', { email: USERS.nl.email, password: PASSWORD, ...body });
 

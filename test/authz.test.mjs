@@ -2,7 +2,9 @@
 // as every role of every org kind (and anonymously) through nginx + cport-fcgi,
 // compared with the table in test/authz-matrix.json. A route that is in the
 // route table but not in the matrix (or the other way round) fails the test, so
-// a new route cannot skip its access rule.
+// a new route cannot skip its access rule. Callers use browser sessions (fresh,
+// so re-authentication routes pass on role alone); a second test checks that
+// API tokens are refused on every re-authentication route.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ const MATRIX = JSON.parse(readFileSync(join(ROOT, 'test', 'authz-matrix.json'), 
 // Callers of the matrix and the fixture user behind each (USERS in lib/stack.mjs).
 const WHO = {
   lea_viewer: 'de', lea_analyst: 'nl', lea_org_admin: 'nladmin', hotline_analyst: 'hotline',
-  interpol_analyst: 'interpol', operator: 'operator',
+  hotline_org_admin: 'hotlineadmin', interpol_analyst: 'interpol', operator: 'operator',
 };
 let stack;
 const clients = {};
@@ -29,16 +31,23 @@ before(async () => {
   stack.cport(['user', 'add', '--org', 'NL Police', '--email', 'admin@police.example', '--role', 'org_admin'],
     PASSWORD + '\n');
   USERS.nladmin = { email: 'admin@police.example', org: 'NL Police', role: 'org_admin' };
+  stack.cport(['user', 'add', '--org', 'EOKM', '--email', 'admin@eokm.example', '--role', 'org_admin'],
+    PASSWORD + '\n');
+  USERS.hotlineadmin = { email: 'admin@eokm.example', org: 'EOKM', role: 'org_admin' };
   clients.anonymous = new Client(stack.base);
-  for (const [caller, who] of Object.entries(WHO)) {
-    const c = new Client(stack.base);
-    c.token = stack.cport(['token', 'create', '--email', USERS[who].email, '--name', 'authz']);
-    clients[caller] = c;
-  }
+  for (const caller of Object.keys(WHO)) await signIn(caller);
 });
+
+// A fresh browser session for a caller (cookie and CSRF token kept).
+async function signIn(caller) {
+  const c = new Client(stack.base);
+  await c.signIn(USERS[WHO[caller]].email);
+  clients[caller] = c;
+}
 
 after(async () => {
   delete USERS.nladmin;
+  delete USERS.hotlineadmin;
   if (stack) await stack.stop();
 });
 
@@ -55,7 +64,10 @@ test('the matrix lists exactly the routes of the route table, each with every ca
 test('every route answers every caller as the matrix says', async () => {
   const id = stack.sql('SELECT max(id) AS id FROM reports')[0].id;
   const failures = [];
-  for (const [route, row] of Object.entries(MATRIX.routes)) {
+  // Signing out ends the callers' sessions, so that row goes last.
+  const rows = Object.entries(MATRIX.routes).sort(([a], [b]) =>
+    (a === 'DELETE /api/v1/session') - (b === 'DELETE /api/v1/session'));
+  for (const [route, row] of rows) {
     const [method, pattern] = route.split(' ');
     const path = pattern.replace('{id}', String(id));
     for (const caller of MATRIX.callers) {
@@ -63,7 +75,8 @@ test('every route answers every caller as the matrix says', async () => {
       const body = method === 'POST' ? { email: USERS[WHO[caller] || 'nl'].email, password: PASSWORD } : undefined;
       // A fresh client each time, so a cookie from the sign-in row doesn't carry over.
       const c = new Client(stack.base);
-      c.token = clients[caller].token;
+      c.cookie = clients[caller].cookie;
+      c.csrf = clients[caller].csrf;
       const r = await c.req(method, path, body);
       const want = row[caller];
       const ok = want === 'allowed' ? r.status !== 401 && r.status !== 403 && r.status < 500 : r.status === Number(want);
@@ -74,4 +87,20 @@ test('every route answers every caller as the matrix says', async () => {
     }
   }
   assert.deepEqual(failures, []);
+});
+
+test('API tokens are refused on every re-authentication route', async () => {
+  const src = readFileSync(join(ROOT, 'fcgi', 'routes.c'), 'utf8');
+  const reauth = [...src.matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*h_\w+,[^}]*ROUTE_REAUTH/g)].map((m) => [m[1], m[2]]);
+  assert.ok(reauth.length >= 8, 'the sensitive routes are flagged');
+  for (const [method, pattern] of reauth) {
+    // A token of someone whose role the route admits, so only the token is refused.
+    const row = MATRIX.routes[`${method} ${pattern}`];
+    const caller = MATRIX.callers.find((k) => k !== 'anonymous' && row[k] === 'allowed');
+    const c = new Client(stack.base);
+    c.token = stack.cport(['token', 'create', '--email', USERS[WHO[caller]].email, '--name', 'authz']);
+    const r = await c.req(method, pattern.replace('{id}', '1'), {});
+    assert.equal(r.status, 403, `${method} ${pattern}`);
+    assert.equal(r.body.type.split(':').pop(), 'reauth-required', `${method} ${pattern}`);
+  }
 });

@@ -1,7 +1,9 @@
 /*
  * test_audit - the audit chain: entries verify; editing, deleting, inserting,
  * reordering entries and cutting off the tail (after a signed head) are each
- * detected and the first bad entry is named.
+ * detected and the first bad entry is named. Deferred (batched) entries are
+ * written in order with their own times, kept when the database is busy, and
+ * bounded by the queue's cap.
  */
 #include "audit.h"
 #include "test.h"
@@ -209,6 +211,145 @@ static void test_jsonl_log(void)
     db_close(d);
 }
 
+/* Defer n report views numbered from first (object "report:<n>"). */
+static int defer_views(struct db *d, int first, int n)
+{
+    for (int i = first; i < first + n; i++) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "report:%d", i);
+        struct audit_entry e = {.user_id = 3, .org_id = 7, .actor = "nl@police.example", .ip = "192.0.2.1",
+                                .request_id = "req", .action = "report.view", .object = obj,
+                                .detail = "{\"query\":\"\"}"};
+        int st = audit_defer(d, &e);
+        if (st != CP_OK)
+            return st;
+    }
+    return CP_OK;
+}
+
+/* Deferred entries are written by one flush, in the order they were deferred,
+ * with their own times, after a change recorded meanwhile; they reach the
+ * JSON-lines log; the chain verifies. */
+static void test_deferred_batch(void)
+{
+    char err[256], path[160];
+    struct db *d = fresh(3, 0);
+    REQUIRE(d);
+    snprintf(path, sizeof path, "%s/batch.jsonl", dir);
+    unlink(path);
+    db_set_audit_log(d, path);
+    setenv("CPORT_NOW", "1700000000", 1);
+    REQUIRE(defer_views(d, 1, 50) == CP_OK);
+    setenv("CPORT_NOW", "1700000500", 1);
+    struct audit_entry change = {.actor = "op@cport.example", .action = "user.disable", .object = "user:9"};
+    REQUIRE(audit_append(d, &change) == CP_OK); /* a change is written at once */
+    CHECK_INT(audit_queue_len(d), 50);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), 4);
+    CHECK_INT(audit_flush(d), CP_OK);
+    unsetenv("CPORT_NOW");
+    CHECK_INT(audit_queue_len(d), 0);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), 54);
+    CHECK_STR(tq_text(d, "SELECT action FROM audit WHERE id = 4"), "user.disable");
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit WHERE id BETWEEN 5 AND 54 AND object = 'report:' || (id - 4)"
+                        " AND at = 1700000000"), 50);
+    CHECK_INT(tq_int(d, "SELECT at FROM audit WHERE id = 4"), 1700000500);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, "\"action\":\"report.view\"") != NULL;
+    fclose(f);
+    CHECK_INT(n, 50);
+    CHECK_INT(audit_flush(d), CP_OK); /* an empty queue: nothing to do */
+    int64_t cnt, bad;
+    CHECK_INT(audit_verify(d, &cnt, &bad, err, sizeof err), CP_OK);
+    CHECK_INT(cnt, 54);
+    db_close(d);
+}
+
+/* A flush is due at AUDIT_BATCH entries or when the oldest is AUDIT_FLUSH_MS old. */
+static void test_flush_due(void)
+{
+    struct db *d = fresh(0, 0);
+    REQUIRE(d);
+    CHECK_INT(audit_flush_wait(d, audit_clock_ms()), -1);
+    REQUIRE(defer_views(d, 1, 1) == CP_OK);
+    int64_t now = audit_clock_ms();
+    CHECK(audit_flush_wait(d, now) > 0 && audit_flush_wait(d, now) <= AUDIT_FLUSH_MS);
+    CHECK_INT(audit_flush_due(d, now), CP_OK);
+    CHECK_INT(audit_queue_len(d), 1); /* not due yet */
+    CHECK_INT(audit_flush_wait(d, now + AUDIT_FLUSH_MS), 0);
+    CHECK_INT(audit_flush_due(d, now + AUDIT_FLUSH_MS), CP_OK);
+    CHECK_INT(audit_queue_len(d), 0);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), 1);
+    REQUIRE(defer_views(d, 2, AUDIT_BATCH - 1) == CP_OK);
+    CHECK(audit_flush_wait(d, audit_clock_ms()) > 0);
+    REQUIRE(defer_views(d, AUDIT_BATCH + 1, 1) == CP_OK);
+    CHECK_INT(audit_flush_wait(d, audit_clock_ms()), 0); /* a full batch is due at once */
+    CHECK_INT(audit_flush_due(d, audit_clock_ms()), CP_OK);
+    CHECK_INT(audit_queue_len(d), 0);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), AUDIT_BATCH + 1);
+    db_close(d);
+}
+
+/* While another connection holds the write lock a flush is CP_BUSY and keeps
+ * every entry; so is a flush inside an open transaction. Later it succeeds. */
+static void test_flush_busy_keeps_entries(void)
+{
+    char err[256];
+    struct db *holder = fresh(2, 0);
+    REQUIRE(holder);
+    struct db *d = db_open(dbpath, 50, err, sizeof err);
+    REQUIRE(d);
+    REQUIRE(defer_views(d, 1, 10) == CP_OK);
+    REQUIRE(db_begin(holder) == CP_OK);
+    CHECK_INT(audit_flush(d), CP_BUSY);
+    CHECK_INT(audit_queue_len(d), 10);
+    db_rollback(holder);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), 2);
+    REQUIRE(db_begin(d) == CP_OK);
+    CHECK_INT(audit_flush(d), CP_BUSY); /* never inside someone's transaction */
+    db_rollback(d);
+    CHECK_INT(audit_queue_len(d), 10);
+    CHECK_INT(audit_flush(d), CP_OK);
+    CHECK_INT(audit_queue_len(d), 0);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), 12);
+    int64_t cnt, bad;
+    CHECK_INT(audit_verify(d, &cnt, &bad, err, sizeof err), CP_OK);
+    db_close(d);
+    db_close(holder);
+}
+
+/* A full queue flushes before it takes another entry; when it can't (the lock
+ * is held) the entry is refused with CP_BUSY and nothing queued is dropped. */
+static void test_queue_cap(void)
+{
+    char err[256];
+    struct db *holder = fresh(0, 0);
+    REQUIRE(holder);
+    struct db *d = db_open(dbpath, 50, err, sizeof err);
+    REQUIRE(d);
+    REQUIRE(db_begin(holder) == CP_OK);
+    REQUIRE(defer_views(d, 1, AUDIT_QUEUE_MAX) == CP_OK);
+    CHECK_INT(defer_views(d, AUDIT_QUEUE_MAX + 1, 1), CP_BUSY);
+    CHECK_INT(audit_queue_len(d), AUDIT_QUEUE_MAX);
+    db_rollback(holder);
+    CHECK_INT(defer_views(d, AUDIT_QUEUE_MAX + 1, 1), CP_OK);
+    CHECK_INT(audit_queue_len(d), 1);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit"), AUDIT_QUEUE_MAX);
+    CHECK_INT(audit_flush(d), CP_OK);
+    CHECK_INT(tq_int(d, "SELECT count(*) FROM audit WHERE object = 'report:' || id"), AUDIT_QUEUE_MAX + 1);
+    int64_t cnt, bad;
+    CHECK_INT(audit_verify(d, &cnt, &bad, err, sizeof err), CP_OK);
+    CHECK_INT(cnt, AUDIT_QUEUE_MAX + 1);
+    /* An entry without an action is refused outright. */
+    struct audit_entry none = {.actor = "x"};
+    CHECK_INT(audit_defer(d, &none), CP_ERR);
+    db_close(d);
+    db_close(holder);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/cport-test-audit-XXXXXX");
@@ -225,6 +366,10 @@ int main(void)
     RUN(test_forged_head_detected);
     RUN(test_instance_key);
     RUN(test_jsonl_log);
+    RUN(test_deferred_batch);
+    RUN(test_flush_due);
+    RUN(test_flush_busy_keeps_entries);
+    RUN(test_queue_cap);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

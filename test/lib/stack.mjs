@@ -94,11 +94,10 @@ export async function startStack(opts = {}) {
     { encoding: 'utf8' }).trim();
   execFileSync('mkdir', ['-p', join(dir, 'run')]);
   const fcgiArgs = ['--db', db, '--socket', sock, '--workers', String(opts.workers ?? 2)];
-  if (opts.config) {
-    // Extra cport.conf lines for this stack, e.g. 'busy_timeout_ms = 200'.
-    writeFileSync(join(dir, 'cport.conf'), opts.config + '\n');
-    fcgiArgs.push('--config', join(dir, 'cport.conf'));
-  }
+  // The fixture users have no TOTP, so the stacks run with MFA optional unless a
+  // test turns it on; opts.config adds cport.conf lines (later lines win).
+  writeFileSync(join(dir, 'cport.conf'), 'mfa_required = 0\n' + (opts.config ?? '') + '\n');
+  fcgiArgs.push('--config', join(dir, 'cport.conf'));
   const fcgi = spawn(join(BUILD, 'cport-fcgi'), fcgiArgs,
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let fcgiLog = '';
