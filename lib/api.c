@@ -556,7 +556,8 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
     /* Where MFA is required, a session of a lea, interpol or operator user
      * without TOTP can only enrol (API tokens are made after MFA, or by an
      * operator, so they pass). */
-    if (c->cfg->mfa_required && c->authed && c->who.session_id && !(rt->flags & ROUTE_BEFORE_MFA) &&
+    if (c->cfg->mfa_required && c->authed && c->who.session_id && rt->need != NEED_PUBLIC &&
+        !(rt->flags & ROUTE_BEFORE_MFA) &&
         (kind_bit(c->who.org_kind) & (KIND_LEA | KIND_INTERPOL | KIND_OPERATOR))) {
         int on = 0;
         if ((st = mfa_enabled(c->db, c->who.user_id, &on)) != CP_OK)

@@ -292,7 +292,7 @@ int h_access_request_create(struct ctx *c)
 
 static const char *const STATUSES[] = {"requested", "demo_held", "hotline_approved", "interpol_endorsed",
                                        "active", "rejected", NULL};
-static const char *const LIST_PARAMS[] = {"status", "limit", "cursor", NULL};
+static const char *const LIST_PARAMS[] = {"status", NULL};
 
 /* GET /api/v1/access-requests?status=: the requests the caller sees, newest
  * first (at most 500; the queue is small). */

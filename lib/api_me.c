@@ -285,6 +285,9 @@ int h_me_reauth(struct ctx *c)
         st = ctx_bad(c, "password", "password must be a string of at most 1024 characters");
     else if (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || !util_is_clean_text(t->valuestring, 32)))
         st = ctx_bad(c, "totp", "totp must be the 6-digit code or a recovery code");
+    else if (!c->who.session_id)
+        st = ctx_problem(c, 403, "reauth-required", "Re-authentication required",
+                         "re-authentication belongs to a signed-in browser session, not an API token");
     else {
         st = auth_reauth(c->db, c->cfg, &c->who, p->valuestring, cJSON_IsString(t) ? t->valuestring : NULL,
                          c->remote_addr, c->request_id);

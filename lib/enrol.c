@@ -155,13 +155,11 @@ int enrol_complete(struct db *d, const struct config *cfg, const char *token, co
         rc = sqlite3_step(q);
         db_done(q);
     }
-    /* A reset ends whatever sessions and the person had before. */
-    if (rc == SQLITE_DONE) {
-        q = db_prep(d, "DELETE FROM sessions WHERE user_id = ?");
-        sqlite3_bind_int64(q, 1, info->user_id);
-        rc = sqlite3_step(q);
-        db_done(q);
-    }
+    /* A reset may follow a lost phone or a leaked password: whatever sessions
+     * and API tokens the person had end here. */
+    int ended[2] = {0, 0};
+    if (rc == SQLITE_DONE && auth_user_cut(d, info->user_id, ended) != CP_OK)
+        rc = SQLITE_BUSY;
     char detail[64];
     snprintf(detail, sizeof detail, "{\"purpose\":\"%s\"}", info->purpose);
     struct audit_entry by = {.user_id = info->user_id, .actor = info->email, .ip = ip, .request_id = request_id};

@@ -1,7 +1,7 @@
 /*
  * test_enrol - one-time enrolment links: a link works once, expires, is voided
  * by a newer one, is refused when forged or malformed, sets a usable password
- * and clears an old second factor and sessions; refusals change nothing. Also
+ * and clears an old second factor, sessions and API tokens; refusals change nothing. Also
  * the mail hand-off: the message reaches the mail command's stdin.
  */
 #include "auth.h"
@@ -72,6 +72,8 @@ static void test_reset_clears_second_factor_and_sessions(void)
     REQUIRE(db_exec(db, "UPDATE users SET totp_enabled = 1, totp_secret = x'00' WHERE email = 'new@police.example'",
                     NULL, 0) == CP_OK);
     CHECK_INT(tq_int(db, "SELECT count(*) FROM sessions"), 1);
+    REQUIRE(db_exec(db, "INSERT INTO api_tokens(token_hash, user_id, name, created_at) SELECT x'01', id, 't', 0"
+                        " FROM users WHERE email = 'new@police.example'", NULL, 0) == CP_OK);
     char token[ENROL_TOKEN_LEN], err[256];
     REQUIRE(issue(token, "reset") == CP_OK);
     struct enrol_info info;
@@ -79,6 +81,7 @@ static void test_reset_clears_second_factor_and_sessions(void)
     CHECK_INT(tq_int(db, "SELECT totp_enabled FROM users WHERE email = 'new@police.example'"), 0);
     CHECK_INT(tq_int(db, "SELECT totp_secret IS NULL FROM users WHERE email = 'new@police.example'"), 1);
     CHECK_INT(tq_int(db, "SELECT count(*) FROM sessions"), 0);
+    CHECK_INT(tq_int(db, "SELECT revoked FROM api_tokens WHERE name = 't'"), 1);
 }
 
 static void test_newer_link_voids_older(void)
