@@ -68,6 +68,12 @@ static const char *reason(int status)
     }
 }
 
+/* The writer a streamed body goes through: FastCGI's output stream. */
+static int fcgx_write(void *w, const void *p, size_t n)
+{
+    return FCGX_PutStr(p, (int)n, (FCGX_Stream *)w) == (int)n ? CP_OK : CP_ERR;
+}
+
 /* Serve one accepted request: read params and body, dispatch, write the response. */
 static void serve(FCGX_Request *req, struct db *d, const struct config *cfg)
 {
@@ -88,8 +94,9 @@ static void serve(FCGX_Request *req, struct db *d, const struct config *cfg)
     c.request_id = FCGX_GetParam("REQUEST_ID", env);
     if (!c.method)
         c.method = "GET";
+    c.body_file = FCGX_GetParam("CPORT_BODY_FILE", env);
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
-    long len = cl ? strtol(cl, NULL, 10) : 0;
+    long len = cl && !c.body_file ? strtol(cl, NULL, 10) : 0;
     char *body = NULL;
     if (len > cfg->max_body) {
         ctx_problem(&c, 413, "body-too-large", "Request body too large", "the body exceeds the size limit");
@@ -113,6 +120,8 @@ static void serve(FCGX_Request *req, struct db *d, const struct config *cfg)
     FCGX_PutS("\r\n", req->out);
     if (c.out.len && c.status != 204 && strcmp(c.method, "HEAD") != 0)
         FCGX_PutStr(c.out.p, (int)c.out.len, req->out);
+    if (c.stream && c.status < 300 && strcmp(c.method, "HEAD") != 0 && c.stream(&c, fcgx_write, req->out) != CP_OK)
+        log_line(c.request_id, "stream of %s ended early", c.path ? c.path : "-");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (c.status >= 500 || getenv("CPORT_LOG_REQUESTS"))

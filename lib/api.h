@@ -26,6 +26,9 @@ struct ctx {
     const char *remote_addr, *user_agent, *request_id;
     const char *body;
     size_t body_len;
+    /* Upload routes: nginx wrote the body to this file (its client body temp
+     * file) instead of passing it on, so a large upload is read as a stream. */
+    const char *body_file;
     /* derived */
     char param[64]; /* the {id} path segment */
     struct {
@@ -42,6 +45,12 @@ struct ctx {
     const char *ctype;
     struct buf headers; /* "Name: value\r\n" lines */
     struct buf out;
+    /* A streamed body: when a handler sets it, the front end writes the status
+     * and headers and then calls stream(c, write, w) to produce the body in
+     * pieces, so a large export never sits in memory. It runs after the
+     * request's read transaction has ended and opens its own. */
+    int (*stream)(struct ctx *c, int (*write)(void *w, const void *p, size_t n), void *w);
+    void *stream_arg;
     /* request memory, freed in one place by ctx_end */
     struct ctx_mem *mem;
     char err[512];

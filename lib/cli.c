@@ -8,11 +8,14 @@
 #include "config.h"
 #include "db.h"
 #include "feedgen.h"
+#include "hashlist.h"
+#include "hashmatch.h"
 #include "importer.h"
 #include "orgs.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,12 +466,144 @@ static int cmd_backup(struct args *a)
     return 0;
 }
 
+/* The export writer of the CLI: standard output. */
+static int stdout_write(void *arg, const void *p, size_t n)
+{
+    (void)arg;
+    return fwrite(p, 1, n, stdout) == n ? CP_OK : CP_ERR;
+}
+
+/* cport hashlist create --org NAME --name NAME [--kind normal|warning] [--scheme S] [--description TEXT]
+ * cport hashlist import --list ID [--format vics|icse|csv|text] [--algorithm A] [--replace] FILE
+ * cport hashlist export --list ID [--format vics|csv|text] [--since VERSION]   (to stdout)
+ * cport hashlist reindex   (rebuild the matching index, then correlate media with the lists) */
+static int cmd_hashlist(struct args *a)
+{
+    static const char *const known[] = {"org", "name", "kind", "scheme", "description", "list", "format",
+                                        "algorithm", "replace", "since", NULL};
+    if (only(a, known))
+        return 2;
+    const char *sub = a->npos ? a->pos[0] : "";
+    char err[512];
+    struct audit_entry by = {.actor = cli_actor()};
+    if (strcmp(sub, "create") == 0) {
+        if (a->npos != 1 || !flag(a, "org") || !flag(a, "name"))
+            return die(2, "usage: cport hashlist create --org NAME --name NAME [--kind normal|warning] [--scheme S]");
+        struct db *d = open_db(a);
+        if (!d)
+            return 1;
+        int64_t org, id = 0;
+        char kind[16];
+        int st = orgs_find(d, flag(a, "org"), &org, kind, sizeof kind);
+        if (st != CP_OK) {
+            db_close(d);
+            return die(1, "no organisation named '%s'", flag(a, "org"));
+        }
+        if (strcmp(kind, "operator") == 0) {
+            db_close(d);
+            return die(1, "operator organisations do not own hash lists");
+        }
+        st = hashlist_create(d, &by, org, flag(a, "name"), flag(a, "description"), flag(a, "scheme"), flag(a, "kind"),
+                             &id, err, sizeof err);
+        db_close(d);
+        if (st != CP_OK)
+            return die(1, "%s", err);
+        printf("%lld\n", (long long)id);
+        return 0;
+    }
+    if (strcmp(sub, "import") == 0 || strcmp(sub, "export") == 0) {
+        int import = sub[0] == 'i';
+        long list;
+        if (a->npos != (import ? 2 : 1) || !flag(a, "list"))
+            return die(2, import ? "usage: cport hashlist import --list ID [--format F] [--algorithm A] [--replace] FILE"
+                                 : "usage: cport hashlist export --list ID [--format vics|csv|text] [--since VERSION]");
+        if (int_flag(a, "list", 1, 1L << 62, 0, &list))
+            return 2;
+        enum hashfmt_format fmt = 0;
+        enum hashfmt_alg alg = 0;
+        if (flag(a, "format") && hashfmt_format_parse(flag(a, "format"), &fmt) != CP_OK)
+            return die(2, "--format must be vics, icse, csv or text");
+        if (flag(a, "algorithm") && hashfmt_alg_parse(flag(a, "algorithm"), &alg) != CP_OK)
+            return die(2, "--algorithm must be md5, sha1, sha256, pdq or photodna");
+        struct db *d = open_db(a);
+        if (!d)
+            return 1;
+        int st;
+        if (import) {
+            const char *file = a->pos[1];
+            int fd = open(file, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                db_close(d);
+                return die(1, "cannot read %s: %s", file, strerror(errno));
+            }
+            if (!fmt) {
+                char head[4096];
+                ssize_t n = read(fd, head, sizeof head);
+                if (n <= 0 || hashfmt_sniff(head, (size_t)n, &fmt) != CP_OK || lseek(fd, 0, SEEK_SET) != 0) {
+                    close(fd);
+                    db_close(d);
+                    return die(1, "cannot tell the format of %s; give --format", file);
+                }
+            }
+            struct hashlist_counts *n = calloc(1, sizeof *n);
+            const char *base = strrchr(file, '/');
+            st = n ? hashlist_import(d, &by, list, fd, fmt, alg, flag(a, "replace") != NULL, base ? base + 1 : file, n,
+                                     err, sizeof err)
+                   : CP_ERR;
+            close(fd);
+            if (st == CP_OK) {
+                printf("added %lld, changed %lld, unchanged %lld, removed %lld, invalid %lld (list version %lld)\n",
+                       (long long)n->added, (long long)n->changed, (long long)n->unchanged, (long long)n->removed,
+                       (long long)n->invalid, (long long)n->version);
+                for (int i = 0; i < n->reported; i++)
+                    fprintf(stderr, "line %ld: %s\n", n->invalid_lines[i].line, n->invalid_lines[i].reason);
+                if (n->invalid > n->reported)
+                    fprintf(stderr, "... and %lld more invalid lines\n", (long long)(n->invalid - n->reported));
+                /* A large change is folded into the matching index at once. */
+                char path[4200];
+                hashmatch_index_path(&cfg, path, sizeof path);
+                if (hashmatch_delta(d, path) > HASHMATCH_DELTA_MAX &&
+                    hashmatch_reindex(d, path, NULL, err, sizeof err) != CP_OK)
+                    fprintf(stderr, "cport: imported, but the index was not rebuilt: %s\n", err);
+            }
+            free(n);
+        } else {
+            long since;
+            if (int_flag(a, "since", 0, 1L << 62, -1, &since)) {
+                db_close(d);
+                return 2;
+            }
+            st = hashlist_export(d, list, fmt ? fmt : HF_VICS, since, stdout_write, NULL, err, sizeof err);
+        }
+        db_close(d);
+        return st == CP_OK ? 0 : die(1, "%s", err);
+    }
+    if (strcmp(sub, "reindex") == 0) {
+        struct db *d = open_db(a);
+        if (!d)
+            return 1;
+        char path[4200];
+        hashmatch_index_path(&cfg, path, sizeof path);
+        int64_t entries = 0, hits = 0;
+        int st = hashmatch_reindex(d, path, &entries, err, sizeof err);
+        if (st == CP_OK)
+            st = hashmatch_correlate(d, path, 31, &hits, err, sizeof err);
+        db_close(d);
+        if (st != CP_OK)
+            return die(1, "%s", err);
+        printf("index: %lld entries; correlation: %lld new or changed hits\n", (long long)entries, (long long)hits);
+        return 0;
+    }
+    return die(2, "usage: cport hashlist create|import|export|reindex ...");
+}
+
 /* Usage text. */
 static int usage(void)
 {
     fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
                     "  migrate | org add | agreement add | user add | token create | import |\n"
-                    "  feedgen | check | backup --out FILE | audit verify|sign|export\n");
+                    "  feedgen | check | backup --out FILE | audit verify|sign|export |\n"
+                    "  hashlist create|import|export|reindex\n");
     return 2;
 }
 
@@ -476,7 +611,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
-                                       "no-updates", NULL};
+                                       "no-updates", "replace", NULL};
     /* --db and --config may also stand before the command: cport --db X migrate. */
     char *rest[64];
     int nrest = 0, cmd = 0;
@@ -504,7 +639,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"migrate", cmd_migrate}, {"org", cmd_org},         {"agreement", cmd_agreement},
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
                 {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup},
-                {"audit", cmd_audit}};
+                {"audit", cmd_audit},     {"hashlist", cmd_hashlist}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);

@@ -64,6 +64,7 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"feed_client_key", c->feed_client_key, sizeof c->feed_client_key},
         {"instance", c->instance, sizeof c->instance},
         {"key_dir", c->key_dir, sizeof c->key_dir},
+        {"data_dir", c->data_dir, sizeof c->data_dir},
         {"audit_log", c->audit_log, sizeof c->audit_log},
         {"public_url", c->public_url, sizeof c->public_url},
         {"mail_command", c->mail_command, sizeof c->mail_command},
@@ -174,4 +175,18 @@ void config_key_dir(const struct config *c, const char *db, char *out, size_t ou
         snprintf(out, outlen, "%.*s/keys", (int)(slash - db), db);
     else
         snprintf(out, outlen, "keys");
+}
+
+/* Where cport keeps its files: configured, or beside the database. */
+void config_data_dir(const struct config *c, char *out, size_t outlen)
+{
+    if (c->data_dir[0]) {
+        snprintf(out, outlen, "%s", c->data_dir);
+        return;
+    }
+    const char *slash = strrchr(c->db, '/');
+    if (slash)
+        snprintf(out, outlen, "%.*s", (int)(slash - c->db), c->db);
+    else
+        snprintf(out, outlen, ".");
 }

@@ -35,11 +35,15 @@ struct config {
     long feed_max_page_bytes;
     char instance[128];     /* this installation's name, shown and signed */
     char key_dir[4096];     /* instance keys; empty: "keys" beside the database */
+    char data_dir[4096];    /* files cport keeps (hash index, packages, media); empty: the database's folder */
     char audit_log[4096];   /* JSON-lines copy of the audit trail for a SIEM; empty: none */
 };
 
 /* The key directory: key_dir, or the database's folder + "/keys". */
 void config_key_dir(const struct config *c, const char *db, char *out, size_t outlen);
+
+/* The data directory: data_dir, or the database's folder. */
+void config_data_dir(const struct config *c, char *out, size_t outlen);
 
 /* Defaults, then CPORT_CONFIG (or path when given) if it exists, then CPORT_DB.
  * Returns 0, or -1 with a message naming the file and line. */

@@ -46,6 +46,22 @@ int h_admin_agreement_create(struct ctx *c);
 int h_admin_agreement_update(struct ctx *c);
 int h_admin_import_runs(struct ctx *c);
 int h_admin_import_rejects(struct ctx *c);
+int h_hashlists_list(struct ctx *c);
+int h_hashlist_create(struct ctx *c);
+int h_hashlist_get(struct ctx *c);
+int h_hashlist_update(struct ctx *c);
+int h_hashlist_entries(struct ctx *c);
+int h_hashlist_entry_add(struct ctx *c);
+int h_hash_entry_update(struct ctx *c);
+int h_hash_entry_delete(struct ctx *c);
+int h_hashlist_import(struct ctx *c);
+int h_hashlist_export(struct ctx *c);
+int h_hashlist_shares(struct ctx *c);
+int h_hashlist_share(struct ctx *c);
+int h_hashlist_unshare(struct ctx *c);
+int h_hashlist_report_hits(struct ctx *c);
+int h_match(struct ctx *c);
+int h_report_hash_hits(struct ctx *c);
 
 /* Shared by handlers. */
 struct orgs_terms;

@@ -15,7 +15,7 @@ static const char *const ORG_KINDS[] = {"lea", "hotline", "interpol", "operator"
 static const char *const ROLES[] = {"viewer", "analyst", "org_admin", "operator", NULL};
 
 /* Look an organisation up by name: id and kind. */
-static int org_find(struct db *d, const char *name, int64_t *id, char *kind, size_t kindlen)
+int orgs_find(struct db *d, const char *name, int64_t *id, char *kind, size_t kindlen)
 {
     sqlite3_stmt *st = db_prep(d, "SELECT id, kind FROM orgs WHERE name = ?");
     db_bind_text(st, 1, name);
@@ -271,7 +271,7 @@ int orgs_user_add(struct db *d, const char *actor, const struct config *cfg, con
 {
     int64_t org_id;
     char kind[16];
-    if (!org || org_find(d, org, &org_id, kind, sizeof kind) != CP_OK)
+    if (!org || orgs_find(d, org, &org_id, kind, sizeof kind) != CP_OK)
         return fail(err, errlen, CP_NOTFOUND, "no organisation named '%s'", org ? org : "");
     if (!orgs_valid_email(email))
         return fail(err, errlen, CP_BAD, "--email must be an email address");
@@ -299,7 +299,7 @@ int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreem
 {
     int64_t lea_id;
     char kind[16];
-    if (!a->lea || org_find(d, a->lea, &lea_id, kind, sizeof kind) != CP_OK)
+    if (!a->lea || orgs_find(d, a->lea, &lea_id, kind, sizeof kind) != CP_OK)
         return fail(err, errlen, CP_NOTFOUND, "no organisation named '%s'", a->lea ? a->lea : "");
     if (strcmp(kind, "lea") != 0)
         return fail(err, errlen, CP_BAD, "'%s' is not an LEA", a->lea);

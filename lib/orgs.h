@@ -32,6 +32,10 @@ struct orgs_agreement {
 /* Bind an LEA to its hotline with a jurisdiction and flags. */
 int orgs_agreement_add(struct db *d, const char *actor, const struct orgs_agreement *a, int64_t *id, char *err, size_t errlen);
 
+/* Look an organisation up by name: its id and kind (kindlen bytes). CP_OK or
+ * CP_NOTFOUND. */
+int orgs_find(struct db *d, const char *name, int64_t *id, char *kind, size_t kindlen);
+
 /* The pieces the API composes into larger transactions (an access request's
  * activation makes an org, its agreement and its first user at once). They
  * validate their input but neither open a transaction nor audit: the caller

@@ -147,6 +147,23 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q)
     }
 }
 
+/* Lists: own, or shared by name or kind. */
+void scope_lists_where(const struct caller *who, struct sqlq *q)
+{
+    if (strcmp(who->org_kind, "lea") != 0 && strcmp(who->org_kind, "hotline") != 0 &&
+        strcmp(who->org_kind, "interpol") != 0) {
+        sqlq_sql(q, "(0)");
+        return;
+    }
+    sqlq_sql(q, "(l.org_id = ");
+    sqlq_int(q, who->org_id);
+    sqlq_sql(q, " OR EXISTS (SELECT 1 FROM hash_list_shares s WHERE s.list_id = l.id AND (s.org_id = ");
+    sqlq_int(q, who->org_id);
+    sqlq_sql(q, " OR s.org_kind = ");
+    sqlq_text(q, who->org_kind);
+    sqlq_sql(q, ")))");
+}
+
 /* Any media metadata visible at all (decides whether classification filters apply). */
 int scope_any_meta(const struct scope *s)
 {

@@ -52,6 +52,11 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q);
 /* Whether any visible report can carry media metadata at all. */
 int scope_any_meta(const struct scope *s);
 
+/* Hash lists the caller may read (the one rule for lists): owned by its
+ * organisation, or shared with it by name or with its whole org kind.
+ * Operators read none. Appends "(condition)" over the hash_lists alias l. */
+void scope_lists_where(const struct caller *who, struct sqlq *q);
+
 /* The scope as JSON, for /me and for package manifests. */
 cJSON *scope_json(const struct scope *s);
 
