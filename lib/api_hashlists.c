@@ -28,6 +28,8 @@
     "i:id i:org_id t:org t:name t:description t:scheme t:kind i:version b:enabled T:created_at T:updated_at"  \
     " i:entries b:owned"
 
+static const char *index_path(struct ctx *c);
+
 /* A list the caller may read: CP_OK with *owned and, when want_edit, CP_DENIED
  * unless the caller's organisation owns it and their role may edit. */
 static int list_access(struct ctx *c, int64_t id, int want_edit)
@@ -465,6 +467,11 @@ int h_hashlist_import(struct ctx *c)
                              name && *name ? name : "upload", n, err, sizeof err)
            : CP_ERR;
     close(fd);
+    /* A large change is folded into the matching index now, so the delta that
+     * every lookup also checks stays small. */
+    if (st == CP_OK && hashmatch_delta(c->db, index_path(c)) > HASHMATCH_DELTA_MAX &&
+        hashmatch_reindex(c->db, index_path(c), NULL, err, sizeof err) != CP_OK)
+        log_line(c->request_id, "import done, index not rebuilt: %s", err);
     if (st == CP_BAD)
         return ctx_bad(c, "body", "%s", err);
     if (st != CP_OK) {
@@ -622,35 +629,12 @@ int h_hashlist_share(struct ctx *c)
         if (!ok || org_id == c->who.org_id)
             st = ctx_bad(c, "org_id", "no such organisation to share with");
     }
-    if (st == CP_OK && (st = db_begin(c->db)) == CP_OK) {
-        if ((st = list_access(c, id, 1)) == CP_OK) {
-            sqlite3_stmt *q = db_prep(c->db, "INSERT INTO hash_list_shares(list_id, org_id, org_kind, granted_at,"
-                                             " granted_by) VALUES (?,?,?,?,?)");
-            sqlite3_bind_int64(q, 1, id);
-            db_bind_opt_int(q, 2, org_id != 0, org_id);
-            db_bind_text(q, 3, kind);
-            sqlite3_bind_int64(q, 4, util_now());
-            db_bind_text(q, 5, c->who.email);
-            int rc = sqlite3_step(q);
-            db_done(q);
-            share = sqlite3_last_insert_rowid(c->db->h);
-            st = rc == SQLITE_DONE ? CP_OK : rc == SQLITE_CONSTRAINT ? CP_CONFLICT : db_err(rc);
-            if (st == CP_CONFLICT)
-                snprintf(c->err, sizeof c->err, "the list is already shared with them");
-        }
-        if (st == CP_OK) {
-            cJSON *dt = cJSON_CreateObject();
-            cJSON_AddNumberToObject(dt, "share", (double)share);
-            if (org_id)
-                cJSON_AddNumberToObject(dt, "org_id", (double)org_id);
-            else
-                cJSON_AddStringToObject(dt, "org_kind", kind);
-            st = ctx_audit_json(c, "hashlist.share", "hash_list", id, dt);
-        }
-        if (st == CP_OK)
-            st = db_commit(c->db);
-        if (st != CP_OK)
-            db_rollback(c->db);
+    if (st == CP_OK && (st = list_access(c, id, 1)) == CP_OK) {
+        struct audit_entry by = ctx_actor(c);
+        char err[256];
+        st = hashlist_share(c->db, &by, id, org_id, kind, &share, err, sizeof err);
+        if (st == CP_CONFLICT)
+            snprintf(c->err, sizeof c->err, "%s", err);
     }
     cJSON_Delete(b);
     if (st != CP_OK)

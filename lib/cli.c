@@ -476,11 +476,12 @@ static int stdout_write(void *arg, const void *p, size_t n)
 /* cport hashlist create --org NAME --name NAME [--kind normal|warning] [--scheme S] [--description TEXT]
  * cport hashlist import --list ID [--format vics|icse|csv|text] [--algorithm A] [--replace] FILE
  * cport hashlist export --list ID [--format vics|csv|text] [--since VERSION]   (to stdout)
+ * cport hashlist share --list ID --org NAME | --org-kind lea|hotline|interpol
  * cport hashlist reindex   (rebuild the matching index, then correlate media with the lists) */
 static int cmd_hashlist(struct args *a)
 {
     static const char *const known[] = {"org", "name", "kind", "scheme", "description", "list", "format",
-                                        "algorithm", "replace", "since", NULL};
+                                        "algorithm", "replace", "since", "org-kind", NULL};
     if (only(a, known))
         return 2;
     const char *sub = a->npos ? a->pos[0] : "";
@@ -578,6 +579,28 @@ static int cmd_hashlist(struct args *a)
         db_close(d);
         return st == CP_OK ? 0 : die(1, "%s", err);
     }
+    if (strcmp(sub, "share") == 0) {
+        long list;
+        if (a->npos != 1 || !flag(a, "list") || !flag(a, "org") == !flag(a, "org-kind"))
+            return die(2, "usage: cport hashlist share --list ID --org NAME | --org-kind lea|hotline|interpol");
+        if (int_flag(a, "list", 1, 1L << 62, 0, &list))
+            return 2;
+        struct db *d = open_db(a);
+        if (!d)
+            return 1;
+        int64_t org = 0, id = 0;
+        char kind[16];
+        if (flag(a, "org") && orgs_find(d, flag(a, "org"), &org, kind, sizeof kind) != CP_OK) {
+            db_close(d);
+            return die(1, "no organisation named '%s'", flag(a, "org"));
+        }
+        int st = hashlist_share(d, &by, list, org, flag(a, "org-kind"), &id, err, sizeof err);
+        db_close(d);
+        if (st != CP_OK)
+            return die(1, "%s", err);
+        printf("%lld\n", (long long)id);
+        return 0;
+    }
     if (strcmp(sub, "reindex") == 0) {
         struct db *d = open_db(a);
         if (!d)
@@ -594,7 +617,7 @@ static int cmd_hashlist(struct args *a)
         printf("index: %lld entries; correlation: %lld new or changed hits\n", (long long)entries, (long long)hits);
         return 0;
     }
-    return die(2, "usage: cport hashlist create|import|export|reindex ...");
+    return die(2, "usage: cport hashlist create|import|export|share|reindex ...");
 }
 
 /* Usage text. */
@@ -603,7 +626,7 @@ static int usage(void)
     fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
                     "  migrate | org add | agreement add | user add | token create | import |\n"
                     "  feedgen | check | backup --out FILE | audit verify|sign|export |\n"
-                    "  hashlist create|import|export|reindex\n");
+                    "  hashlist create|import|export|share|reindex\n");
     return 2;
 }
 

@@ -416,3 +416,45 @@ int hashlist_export(struct db *d, int64_t list_id, enum hashfmt_format fmt, int6
     buf_free(&b);
     return s == CP_OK ? CP_OK : fail(err, errlen, s, "the export could not be written");
 }
+
+/* Grant read access, audited. */
+int hashlist_share(struct db *d, const struct audit_entry *by, int64_t list_id, int64_t org_id, const char *kind,
+                   int64_t *share_id, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"lea", "hotline", "interpol", NULL};
+    if (!org_id == !kind || (kind && !util_in_list(kind, kinds)))
+        return fail(err, errlen, CP_BAD, "share with one organisation or one kind: lea, hotline or interpol");
+    if (db_begin(d) != CP_OK)
+        return fail(err, errlen, CP_BUSY, "database is busy");
+    sqlite3_stmt *q = db_prep(d, "INSERT INTO hash_list_shares(list_id, org_id, org_kind, granted_at, granted_by)"
+                                 " VALUES (?,?,?,?,?)");
+    int rc = SQLITE_ERROR;
+    if (q) {
+        sqlite3_bind_int64(q, 1, list_id);
+        db_bind_opt_int(q, 2, org_id != 0, org_id);
+        db_bind_text(q, 3, kind);
+        sqlite3_bind_int64(q, 4, util_now());
+        db_bind_text(q, 5, by->actor);
+        rc = sqlite3_step(q);
+        db_done(q);
+    }
+    int st = rc == SQLITE_DONE ? CP_OK : rc == SQLITE_CONSTRAINT ? CP_CONFLICT : db_err(rc);
+    int64_t id = sqlite3_last_insert_rowid(d->h);
+    if (st == CP_OK) {
+        cJSON *dt = cJSON_CreateObject();
+        cJSON_AddNumberToObject(dt, "share", (double)id);
+        if (org_id)
+            cJSON_AddNumberToObject(dt, "org_id", (double)org_id);
+        else
+            cJSON_AddStringToObject(dt, "org_kind", kind);
+        st = audit_list(d, by, "hashlist.share", list_id, dt);
+    }
+    if (st != CP_OK || (st = db_commit(d)) != CP_OK) {
+        db_rollback(d);
+        return st == CP_CONFLICT ? fail(err, errlen, st, "the list is already shared with them")
+                                 : fail(err, errlen, st, "could not store the share");
+    }
+    if (share_id)
+        *share_id = id;
+    return CP_OK;
+}

@@ -65,6 +65,12 @@ typedef int (*hashlist_write_fn)(void *arg, const void *p, size_t n);
 int hashlist_export(struct db *d, int64_t list_id, enum hashfmt_format fmt, int64_t since, hashlist_write_fn write,
                     void *arg, char *err, size_t errlen);
 
+/* Grant read of list_id to one organisation (org_id) or every organisation
+ * of a kind (lea|hotline|interpol), audited as hashlist.share in the same
+ * transaction. CP_CONFLICT when already granted. */
+int hashlist_share(struct db *d, const struct audit_entry *by, int64_t list_id, int64_t org_id, const char *kind,
+                   int64_t *share_id, char *err, size_t errlen);
+
 /* Bump the global entry sequence inside the open transaction; *seq gets it. */
 int hashlist_next_seq(struct db *d, int64_t *seq);
 

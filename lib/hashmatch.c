@@ -119,6 +119,63 @@ static int pdq_distance(const uint8_t *a, const uint8_t *b)
     return n;
 }
 
+/* The entries changed after the index was built, kept in memory per worker
+ * and reloaded when the "hashes" sequence moves, so a request with many
+ * inputs reads them once, not once an input. */
+struct delta_entry {
+    int64_t id;
+    enum hashfmt_alg alg;
+    uint8_t value[144];
+};
+static struct {
+    int64_t version, covered;
+    struct delta_entry *e;
+    size_t n, cap;
+    int loaded;
+} delta;
+
+/* Make the delta cache current: entries with seq above what the index covers. */
+static int delta_load(struct db *d, int64_t covered)
+{
+    int64_t version = db_version(d, "hashes");
+    if (delta.loaded && delta.version == version && delta.covered == covered)
+        return CP_OK;
+    sqlite3_stmt *q = db_prep(d, "SELECT id, algorithm, value FROM hash_entries WHERE seq > ? AND removed = 0");
+    if (!q)
+        return CP_ERR;
+    sqlite3_bind_int64(q, 1, covered);
+    delta.n = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        enum hashfmt_alg a;
+        if (hashfmt_alg_parse(db_text(q, 1), &a) != CP_OK || (size_t)sqlite3_column_bytes(q, 2) != hashfmt_alg_size(a))
+            continue;
+        if (delta.n == delta.cap) {
+            size_t cap = delta.cap ? delta.cap * 2 : 256;
+            struct delta_entry *e = realloc(delta.e, cap * sizeof *e);
+            if (!e) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            delta.e = e;
+            delta.cap = cap;
+        }
+        struct delta_entry *e = &delta.e[delta.n++];
+        e->id = sqlite3_column_int64(q, 0);
+        e->alg = a;
+        memcpy(e->value, sqlite3_column_blob(q, 2), hashfmt_alg_size(a));
+    }
+    db_done(q);
+    if (rc != SQLITE_DONE) {
+        delta.loaded = 0;
+        return db_err(rc);
+    }
+    delta.version = version;
+    delta.covered = covered;
+    delta.loaded = 1;
+    return CP_OK;
+}
+
 /* Candidates for one value: the index, then entries changed after it was built. */
 int hashmatch_candidates(struct db *d, const char *path, enum hashfmt_alg alg, const uint8_t *value, int max_distance,
                          struct hashmatch_cand *out, size_t cap, size_t *n)
@@ -133,29 +190,23 @@ int hashmatch_candidates(struct db *d, const char *path, enum hashfmt_alg alg, c
         else
             hidx_exact(x, (enum hidx_alg)alg, value, on_exact, &f);
     }
-    sqlite3_stmt *q = db_prep(d, "SELECT id, value FROM hash_entries WHERE seq > ? AND algorithm = ? AND removed = 0");
-    if (!q)
-        return CP_ERR;
-    sqlite3_bind_int64(q, 1, covered);
-    db_bind_text(q, 2, hashfmt_alg_name(alg));
+    int st = delta_load(d, covered);
+    if (st != CP_OK)
+        return st;
     size_t len = hashfmt_alg_size(alg);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if ((size_t)sqlite3_column_bytes(q, 1) != len)
+    for (size_t i = 0; i < delta.n; i++) {
+        const struct delta_entry *e = &delta.e[i];
+        if (e->alg != alg)
             continue;
-        const uint8_t *v = sqlite3_column_blob(q, 1);
         if (alg == HF_PDQ) {
-            int dist = pdq_distance(v, value);
+            int dist = pdq_distance(e->value, value);
             if (dist <= max_distance)
-                found_add(&f, sqlite3_column_int64(q, 0), dist);
-        } else if (memcmp(v, value, len) == 0) {
-            found_add(&f, sqlite3_column_int64(q, 0), 0);
+                found_add(&f, e->id, dist);
+        } else if (memcmp(e->value, value, len) == 0) {
+            found_add(&f, e->id, 0);
         }
     }
-    db_done(q);
     *n = f.n;
-    if (rc != SQLITE_DONE)
-        return db_err(rc);
     return f.overflow ? CP_LIMITED : CP_OK;
 }
 
