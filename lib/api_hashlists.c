@@ -835,7 +835,13 @@ int h_match(struct ctx *c)
     jw_obj_end(&w);
     c->status = 200;
     c->ctype = "application/json";
-    (void)hits;
+    /* Matching is a search of the lists: on the audit trail with its size. */
+    c->audit_after = "hash.match";
+    char *obj = ctx_alloc(c, 48);
+    if (obj) {
+        snprintf(obj, 48, "inputs:%d hits:%ld", i, hits);
+        c->audit_object = obj;
+    }
     return CP_OK;
 }
 

@@ -10,34 +10,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startStack, USERS, PASSWORD } from '../lib/stack.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ARTEFACTS = path.resolve(process.env.CPORT_ARTEFACTS || 'test-artefacts');
-const CHROMIUM = process.env.CPORT_CHROMIUM || '/usr/bin/chromium';
-
-// Collects console errors, page errors and CSP violations of a page into `problems`.
-// A 401 of GET /api/v1/me is expected (the sign-in page checks for a session) and ignored.
-function watchPage(page, problems) {
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    const where = (msg.location() && msg.location().url) || '';
-    if (/status of 401/.test(text) && /\/api\/v1\/me(\?|$)/.test(where)) return;
-    problems.push(`console: ${text} (${where})`);
-  });
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-}
-
-// Reports CSP violations through console.error so watchPage sees them.
-const CSP_LISTENER = `document.addEventListener('securitypolicyviolation', (e) => {
-  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI);
-});`;
+import { ARTEFACTS, CSP_LISTENER, launchBrowser, watchPage } from './lib.mjs';
 
 // Texts of the result rows' cells with the given data-testid.
 function columnTexts(page, testid) {
@@ -63,14 +38,8 @@ test('cport portal end to end', { timeout: 180000 }, async (t) => {
   }
   assert.ok(email && password, 'CPORT_USER_EMAIL and CPORT_USER_PASSWORD are required with CPORT_BASE_URL');
   base = base.replace(/\/+$/, '');
-  fs.mkdirSync(ARTEFACTS, { recursive: true });
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   t.after(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
   await context.addInitScript(CSP_LISTENER);
@@ -121,6 +90,10 @@ test('cport portal end to end', { timeout: 180000 }, async (t) => {
     await page.waitForSelector('[data-testid="sign-out"]:visible');
     const who = await page.textContent('[data-testid="user-info"]');
     assert.match(who, new RegExp(email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
+    // The shared navigation: an LEA analyst reads reports and manages their own account.
+    const nav = await page.$$eval('[data-testid="app-nav"] a', (as) => as.map((a) => a.getAttribute('data-testid')));
+    if (stack) assert.deepEqual(nav, ['nav-reports', 'nav-account']);
+    assert.equal(await page.getAttribute('[data-testid="nav-reports"]', 'aria-current'), 'page');
   });
 
   let total = 0;

@@ -96,7 +96,8 @@ export async function startStack(opts = {}) {
   const fcgiArgs = ['--db', db, '--socket', sock, '--workers', String(opts.workers ?? 2)];
   // The fixture users have no TOTP, so the stacks run with MFA optional unless a
   // test turns it on; opts.config adds cport.conf lines (later lines win).
-  writeFileSync(join(dir, 'cport.conf'), 'mfa_required = 0\n' + (opts.config ?? '') + '\n');
+  writeFileSync(join(dir, 'cport.conf'),
+    `mfa_required = 0\npublic_url = https://127.0.0.1:${https}\n` + (opts.config ?? '') + '\n');
   fcgiArgs.push('--config', join(dir, 'cport.conf'));
   const fcgi = spawn(join(BUILD, 'cport-fcgi'), fcgiArgs,
     { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -105,7 +106,15 @@ export async function startStack(opts = {}) {
   const nginx = spawn('nginx', ['-p', join(dir, 'var'), '-c', conf, '-e', join(dir, 'var', 'log', 'nginx-error.log')],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   const base = `https://127.0.0.1:${https}`;
-  await waitFor(base + '/api/v1/health', 10000);
+  try {
+    await waitFor(base + '/api/v1/health', 10000);
+  } catch (e) {
+    // A stack that never came up leaves nothing behind but its error.
+    nginx.kill('SIGTERM');
+    fcgi.kill('SIGTERM');
+    if (!process.env.CPORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${e.message}; cport-fcgi said: ${fcgiLog.slice(-500)}`);
+  }
   const stack = {
     dir, db, feed, base, https, http, importOut, fcgi, nginx,
     log: () => fcgiLog,

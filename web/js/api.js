@@ -1,8 +1,12 @@
 // cport API client: a fetch wrapper for /api/v1 that sends the session cookie, adds the
 // X-CSRF-Token header to writes, and turns application/problem+json errors into ApiError.
+// A 403 reauth-required is handed to the registered re-authentication handler (reauth.js
+// shows the password dialog) and the call is retried once when it succeeds.
 
 const BASE = '/api/v1';
+const PROBLEM_PREFIX = 'urn:cport:problem:';
 let csrfToken = null;
+let reauthHandler = null;
 
 // An API failure carrying the problem document ({type,title,status,detail}).
 export class ApiError extends Error {
@@ -12,6 +16,17 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem;
   }
+}
+
+// The slug of an error's problem type ("reauth-required"), or '' when it has none.
+export function problemSlug(err) {
+  const type = err && err.problem && typeof err.problem.type === 'string' ? err.problem.type : '';
+  return type.startsWith(PROBLEM_PREFIX) ? type.slice(PROBLEM_PREFIX.length) : '';
+}
+
+// Registers fn(err) -> Promise, run on 403 reauth-required before one retry (see reauth.js).
+export function setReauthHandler(fn) {
+  reauthHandler = typeof fn === 'function' ? fn : null;
 }
 
 // Remembers the CSRF token returned by POST /session or GET /me.
@@ -42,14 +57,17 @@ async function readProblem(res) {
     status: res.status,
     detail: (body && typeof body.detail === 'string') ? body.detail : '',
   };
+  // A 400 names the offending request member, so forms can show the detail beside it.
+  if (body && typeof body.field === 'string' && body.field) problem.field = body.field;
   const retry = res.headers.get('Retry-After');
   if (retry) problem.retryAfter = retry;
   return problem;
 }
 
 // Calls the API: api('GET', '/reports', {query, signal}) or api('POST', '/session', {body}).
-// Resolves with the parsed JSON (or null for 204); rejects with ApiError.
-export async function api(method, path, { query, body, signal } = {}) {
+// Resolves with the parsed JSON (or null for 204); rejects with ApiError. noReauth skips
+// the re-authentication dialog (used by the dialog's own call and by the retry).
+export async function api(method, path, { query, body, signal, noReauth } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
@@ -68,7 +86,14 @@ export async function api(method, path, { query, body, signal } = {}) {
     throw new ApiError(0, { type: 'about:blank', title: 'Network error', status: 0,
       detail: 'The server could not be reached. Check your connection and try again.' });
   }
-  if (!res.ok) throw new ApiError(res.status, await readProblem(res));
+  if (!res.ok) {
+    const err = new ApiError(res.status, await readProblem(res));
+    if (res.status === 403 && !noReauth && reauthHandler && problemSlug(err) === 'reauth-required') {
+      await reauthHandler(err); // rejects with err when the person cancels
+      return api(method, path, { query, body, signal, noReauth: true });
+    }
+    throw err;
+  }
   if (res.status === 204) return null;
   try {
     return await res.json();
@@ -100,7 +125,10 @@ export async function signOut() {
   setCsrfToken(null);
 }
 
-// True when an ApiError means the session is missing or expired.
+// True when an ApiError means the session is missing or expired (not wrong credentials,
+// which sign-in and re-authentication answer with 401 too).
 export function isUnauthorized(err) {
-  return err instanceof ApiError && err.status === 401;
+  if (!(err instanceof ApiError) || err.status !== 401) return false;
+  const slug = problemSlug(err);
+  return slug !== 'bad-credentials' && slug !== 'totp-required';
 }

@@ -7,6 +7,7 @@ import {
   el, clear, formatDate, formatBytes, humanize, orDash, initSession, handleError, showError,
   cleanViewQuery,
 } from './ui.js';
+import { canSeeReports } from './nav.js';
 
 const banner = document.getElementById('error-banner');
 const container = document.getElementById('report');
@@ -234,7 +235,7 @@ function render(r) {
 async function init() {
   setBackLink();
   const id = params.get('id') || '';
-  const me = await initSession(banner);
+  const me = await initSession(banner, { allow: canSeeReports });
   if (!me) { loadingEl.hidden = true; return; }
   if (!/^\d+$/.test(id)) {
     loadingEl.hidden = true;

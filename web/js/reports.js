@@ -7,6 +7,7 @@ import { api } from './api.js';
 import {
   el, clear, formatDate, humanize, initSession, handleError, showError, FILTER_KEYS,
 } from './ui.js';
+import { canSeeReports } from './nav.js';
 
 const DEFAULT_SORT = '-reported_at';
 const DEFAULT_LIMIT = 50;
@@ -341,7 +342,7 @@ async function init() {
   bindEvents();
   fillForm();
   updateSortHeaders();
-  const me = await initSession(banner);
+  const me = await initSession(banner, { allow: canSeeReports });
   if (!me) { setBusy(false); return; }
   loadHotlines();
   go(view, true);

@@ -1,8 +1,11 @@
-// Sign-in page logic: skips to the reports page when already signed in, otherwise posts
-// the credentials (and a TOTP code when the server asks for one) and shows problem details.
+// Sign-in page logic: skips ahead when already signed in, otherwise posts the credentials
+// (and a TOTP code when the server asks for one) and shows problem details. After sign-in
+// a person who must set up TOTP goes to the account page's enrolment, others to the page
+// they came from or their landing page.
 
 import { getMe, signIn, ApiError } from './api.js';
 import { showError } from './ui.js';
+import { landingPage, mustEnrol } from './nav.js';
 
 const form = document.getElementById('signin-form');
 const banner = document.getElementById('signin-error');
@@ -12,10 +15,12 @@ const totpField = document.getElementById('totp-field');
 const totpInput = document.getElementById('totp');
 const submit = form.querySelector('button[type="submit"]');
 
-// Where to go after sign-in: a validated ?next= (our own pages only) or the search page.
-function nextPage() {
+// Where to go after sign-in: TOTP enrolment when it is required, else a validated ?next=
+// (our own signed-in pages only), else the person's landing page.
+function nextPage(me) {
+  if (mustEnrol(me)) return 'account.html';
   const next = new URLSearchParams(location.search).get('next') || '';
-  return /^reports?\.html(\?[^#\\]*)?$/.test(next) ? next : 'reports.html';
+  return /^(reports?|admin|account)\.html(\?[^#\\]*)?$/.test(next) ? next : landingPage(me);
 }
 
 // True when a 401 problem says a TOTP code is needed or wrong.
@@ -44,8 +49,8 @@ async function onSubmit(event) {
   submit.disabled = true;
   submit.textContent = 'Signing in…';
   try {
-    await signIn(email, password, totp);
-    location.replace(nextPage());
+    const me = await signIn(email, password, totp);
+    location.replace(nextPage(me));
     return;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && mentionsTotp(err)) {
@@ -67,12 +72,12 @@ async function onSubmit(event) {
   submit.textContent = 'Sign in';
 }
 
-// On load: go straight to the search when a session exists.
+// On load: go straight on when a session exists.
 async function init() {
   form.addEventListener('submit', onSubmit);
   try {
-    await getMe();
-    location.replace(nextPage());
+    const me = await getMe();
+    location.replace(nextPage(me));
   } catch {
     emailInput.focus();
   }

@@ -1,29 +1,15 @@
 // Shared page helpers for cport: safe DOM building (text only, never innerHTML with data),
-// date/size formatting, the error banner, the signed-in header and the sign-in redirect.
+// date/size formatting, the error banner, the signed-in header (user, navigation,
+// sign-out), the sign-in and TOTP-enrolment redirects, and the re-authentication dialog.
 
-import { getMe, signOut, isUnauthorized } from './api.js';
+import { getMe, signOut, isUnauthorized, problemSlug } from './api.js';
+import { el, clear } from './dom.js';
+import { renderNav, mustEnrol, landingPage } from './nav.js';
+import { setReauthCodeExpected } from './reauth.js';
 
-// Creates an element with attributes and children (strings become text nodes).
-export function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
+export { el, clear };
 
-// Removes all children of a node.
-export function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-}
-
+// Zero-pads a date part to two digits.
 const pad = (n) => String(n).padStart(2, '0');
 
 // Formats an ISO-8601 timestamp as "YYYY-MM-DD HH:MM UTC"; empty values become a dash.
@@ -71,7 +57,7 @@ export function showError(banner, err, prefix) {
 }
 
 // The current page as a relative path ("reports.html?..."), for returning after sign-in.
-function currentRelative() {
+export function currentRelative() {
   const name = location.pathname.split('/').pop() || 'reports.html';
   return name + location.search;
 }
@@ -81,9 +67,11 @@ export function redirectToSignIn() {
   location.replace(`index.html?next=${encodeURIComponent(currentRelative())}`);
 }
 
-// Loads the session for a protected page and fills the header (email, org, sign-out).
-// Redirects to sign-in on 401; resolves with the session or null.
-export async function initSession(banner) {
+// Loads the session for a protected page and fills the header (email, org, navigation,
+// sign-out). Redirects to sign-in on 401, to TOTP enrolment when it is required (unless
+// opts.enrolmentPage), and to the landing page when opts.allow(me) is false. Resolves
+// with the session, or null when the page should not go on.
+export async function initSession(banner, opts = {}) {
   let me;
   try {
     me = await getMe();
@@ -92,6 +80,10 @@ export async function initSession(banner) {
     showError(banner, err, 'Could not load your session');
     return null;
   }
+  setReauthCodeExpected(me.mfa && me.mfa.enabled);
+  if (mustEnrol(me) && !opts.enrolmentPage) { location.replace('account.html'); return null; }
+  if (opts.allow && !opts.allow(me)) { location.replace(landingPage(me)); return null; }
+  renderNav(me);
   const who = document.querySelector('[data-testid="user-info"]');
   if (who) {
     clear(who);
@@ -117,10 +109,12 @@ export async function initSession(banner) {
   return me;
 }
 
-// Handles an API error on a protected page: 401 goes to sign-in, others show the banner.
+// Handles an API error on a protected page: 401 goes to sign-in, a pending TOTP
+// enrolment to the account page, others show the banner.
 export function handleError(banner, err, prefix) {
   if (err && err.name === 'AbortError') return;
   if (isUnauthorized(err)) { redirectToSignIn(); return; }
+  if (problemSlug(err) === 'mfa-enrolment-required') { location.replace('account.html'); return; }
   showError(banner, err, prefix);
 }
 

@@ -1,0 +1,56 @@
+// Who may go where in the portal, from GET /me: the main navigation of signed-in pages
+// and the landing page after sign-in. The API enforces all of it; this only avoids
+// showing people links that would answer 403.
+
+import { el, clear } from './dom.js';
+
+// True when the person must set up TOTP before anything else (the API refuses the rest).
+export function mustEnrol(me) {
+  return !!(me && me.mfa && me.mfa.required && !me.mfa.enabled);
+}
+
+// True when the person's organisation reads reports (operators see no report content).
+export function canSeeReports(me) {
+  return !!(me && me.org && me.org.kind !== 'operator');
+}
+
+// True for administrators and for hotline/INTERPOL staff, who take part in access requests.
+export function canSeeAdmin(me) {
+  if (!me || !me.user || !me.org) return false;
+  return ['org_admin', 'operator'].includes(me.user.role) || ['hotline', 'interpol'].includes(me.org.kind);
+}
+
+// The page to show after sign-in: enrolment first, then reports, or admin for operators.
+export function landingPage(me) {
+  if (mustEnrol(me)) return 'account.html';
+  return canSeeReports(me) ? 'reports.html' : 'admin.html';
+}
+
+// Fills the header's main navigation for this person and marks the current page.
+export function renderNav(me) {
+  let nav = document.querySelector('[data-testid="app-nav"]');
+  const header = document.querySelector('.app-header');
+  if (!nav && header) {
+    nav = el('nav', { class: 'app-nav', 'aria-label': 'Main', 'data-testid': 'app-nav' });
+    const spacer = header.querySelector('.spacer');
+    header.insertBefore(nav, spacer || null);
+  }
+  if (!nav) return;
+  const links = [];
+  if (!mustEnrol(me)) {
+    if (canSeeReports(me)) links.push(['reports.html', 'Reports', 'nav-reports']);
+    if (canSeeAdmin(me)) links.push(['admin.html', 'Admin', 'nav-admin']);
+  }
+  links.push(['account.html', 'Account', 'nav-account']);
+  const here = location.pathname.split('/').pop() || 'index.html';
+  const current = here === 'report.html' ? 'reports.html' : here;
+  clear(nav);
+  const list = el('ul', { class: 'app-nav-list' });
+  for (const [href, label, testid] of links) {
+    list.append(el('li', null, el('a', { href, 'data-testid': testid, 'aria-current': href === current ? 'page' : null }, label)));
+  }
+  nav.append(list);
+  nav.hidden = false;
+  const home = document.querySelector('[data-testid="app-name"]');
+  if (home && home.tagName === 'A') home.setAttribute('href', landingPage(me));
+}
