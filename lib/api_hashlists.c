@@ -243,7 +243,7 @@ int h_hashlist_entries(struct ctx *c)
         return CP_ERR;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, cursor);
-    db_bind_text(q, 3, alg && *alg ? alg : NULL);
+    db_bind_text(q, 3, alg && *alg ? hashfmt_alg_name(a) : NULL);
     sqlite3_bind_int64(q, 4, limit + 1);
     struct jw w;
     buf_reset(&c->out);
@@ -337,7 +337,8 @@ int h_hashlist_entry_add(struct ctx *c)
         struct hashlist_counts n;
         struct audit_entry by = ctx_actor(c);
         char err[256];
-        st = hashlist_put(c->db, &by, id, &e, 1, c->who.email, &n, err, sizeof err);
+        /* The audit trail names who added it; sharees see only "api". */
+        st = hashlist_put(c->db, &by, id, &e, 1, "api", &n, err, sizeof err);
         if (st == CP_OK) {
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "result", n.added ? "added" : n.changed ? "changed" : "unchanged");
@@ -375,6 +376,8 @@ int h_hash_entry_update(struct ctx *c)
     if (st == CP_OK && (st = ctx_str(c, b, "category", 32, FIELD_OPTIONAL, &category)) == CP_OK &&
         (st = ctx_str(c, b, "series", 200, FIELD_OPTIONAL, &series)) == CP_OK)
         st = ctx_bool(c, b, "enabled", &enabled);
+    if (st == CP_OK && enabled < 0 && !category && !series)
+        st = ctx_bad(c, "body", "send enabled, category or series");
     if (st == CP_OK)
         st = list ? list_access(c, list, 1) : CP_NOTFOUND;
     if (st == CP_OK) {
@@ -467,11 +470,10 @@ int h_hashlist_import(struct ctx *c)
                              name && *name ? name : "upload", n, err, sizeof err)
            : CP_ERR;
     close(fd);
-    /* A large change is folded into the matching index now, so the delta that
-     * every lookup also checks stays small. */
-    if (st == CP_OK && hashmatch_delta(c->db, index_path(c)) > HASHMATCH_DELTA_MAX &&
-        hashmatch_reindex(c->db, index_path(c), NULL, err, sizeof err) != CP_OK)
-        log_line(c->request_id, "import done, index not rebuilt: %s", err);
+    /* A large change is folded into the matching index now (in a background
+     * process), so the delta that every lookup also checks stays small. */
+    if (st == CP_OK && hashmatch_delta(c->db, index_path(c)) > HASHMATCH_DELTA_MAX)
+        hashmatch_reindex_detached(c->cfg, index_path(c));
     if (st == CP_BAD)
         return ctx_bad(c, "body", "%s", err);
     if (st != CP_OK) {
@@ -556,6 +558,8 @@ int h_hashlist_export(struct ctx *c)
             return ctx_bad(c, "since", "since must be a list version (a whole number, 0 or more)");
         j->since = v;
     }
+    if (j->since >= 0 && j->fmt == HF_TEXT)
+        return ctx_bad(c, "format", "plain text carries no change marks: use vics or csv with since");
     int st = list_access(c, id, 0);
     if (st != CP_OK)
         return st;
@@ -731,7 +735,7 @@ static int write_hits(struct ctx *c, struct jw *w, const struct hashmatch_cand *
 }
 
 #define MATCH_MAX_HASHES 1000
-#define MATCH_MAX_CANDIDATES 256
+#define MATCH_MAX_CANDIDATES 1024
 
 /* POST /api/v1/match {"hashes":[{"algorithm","value","quality"?}], "pdq_max_distance"?}:
  * for every input, the matching entries of every list the caller may read
@@ -930,8 +934,9 @@ int h_report_hash_hits(struct ctx *c)
 }
 
 /* GET /api/v1/hash-lists/{id}/report-hits: the caller's reports whose media
- * hit the list, from the last correlation run (`cport hashlist reindex`, run
- * by cron); as_of says when that was. Newest 500. */
+ * hit the list (enabled entries of an enabled list), from the last correlation
+ * run (`cport hashlist reindex`, run by cron; found_at says when a hit was
+ * found). Newest 500. */
 int h_hashlist_report_hits(struct ctx *c)
 {
     int64_t id = ctx_path_id(c);
@@ -942,9 +947,9 @@ int h_hashlist_report_hits(struct ctx *c)
     sqlq_init(&q);
     sqlq_sql(&q, "SELECT r.id, r.url, r.domain, r.reported_at, count(*), min(h.distance), max(h.found_at)"
                  " FROM hash_hits h JOIN hash_entries e ON e.id = h.entry_id JOIN media m ON m.id = h.media_id"
-                 " JOIN reports r ON r.id = m.report_id WHERE e.list_id = ");
+                 " JOIN reports r ON r.id = m.report_id JOIN hash_lists l ON l.id = e.list_id WHERE e.list_id = ");
     sqlq_int(&q, id);
-    sqlq_sql(&q, " AND e.removed = 0 AND ");
+    sqlq_sql(&q, " AND e.removed = 0 AND e.enabled = 1 AND l.enabled = 1 AND ");
     scope_where(&c->scope, SCOPE_META, &q);
     sqlq_sql(&q, " GROUP BY r.id ORDER BY r.reported_at DESC, r.id DESC LIMIT 500");
     sqlite3_stmt *s = sqlq_prepare(&q, c->db);

@@ -477,11 +477,12 @@ static int stdout_write(void *arg, const void *p, size_t n)
  * cport hashlist import --list ID [--format vics|icse|csv|text] [--algorithm A] [--replace] FILE
  * cport hashlist export --list ID [--format vics|csv|text] [--since VERSION]   (to stdout)
  * cport hashlist share --list ID --org NAME | --org-kind lea|hotline|interpol
- * cport hashlist reindex   (rebuild the matching index, then correlate media with the lists) */
+ * cport hashlist reindex [--index PATH] [--index-only]   (rebuild the matching index, then
+ *                          correlate media with the lists; workers run it --index-only) */
 static int cmd_hashlist(struct args *a)
 {
     static const char *const known[] = {"org", "name", "kind", "scheme", "description", "list", "format",
-                                        "algorithm", "replace", "since", "org-kind", NULL};
+                                        "algorithm", "replace", "since", "org-kind", "index", "index-only", NULL};
     if (only(a, known))
         return 2;
     const char *sub = a->npos ? a->pos[0] : "";
@@ -606,10 +607,13 @@ static int cmd_hashlist(struct args *a)
         if (!d)
             return 1;
         char path[4200];
-        hashmatch_index_path(&cfg, path, sizeof path);
+        if (flag(a, "index"))
+            snprintf(path, sizeof path, "%s", flag(a, "index"));
+        else
+            hashmatch_index_path(&cfg, path, sizeof path);
         int64_t entries = 0, hits = 0;
         int st = hashmatch_reindex(d, path, &entries, err, sizeof err);
-        if (st == CP_OK)
+        if (st == CP_OK && !flag(a, "index-only"))
             st = hashmatch_correlate(d, path, 31, &hits, err, sizeof err);
         db_close(d);
         if (st != CP_OK)
@@ -634,7 +638,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
-                                       "no-updates", "replace", NULL};
+                                       "no-updates", "replace", "index-only", NULL};
     /* --db and --config may also stand before the command: cport --db X migrate. */
     char *rest[64];
     int nrest = 0, cmd = 0;

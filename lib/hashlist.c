@@ -348,14 +348,16 @@ int hashlist_entry_change(struct db *d, const struct audit_entry *by, int64_t li
     return import_end(d, by, &im, CP_OK, action, err, errlen);
 }
 
-/* Export: one row at a time through the writer. */
+/* Export: one row at a time through the writer. In a change export a
+ * disabled entry reads as removed (it no longer matches) and one enabled
+ * again as changed (the subscriber adds it back). */
 int hashlist_export(struct db *d, int64_t list_id, enum hashfmt_format fmt, int64_t since, hashlist_write_fn write,
                     void *arg, char *err, size_t errlen)
 {
     if (db_exec(d, "BEGIN", err, errlen) != CP_OK)
         return CP_BUSY;
     sqlite3_stmt *st = db_prep(d, "SELECT algorithm, value, category, series, media_id, victim_identified,"
-                                  " offender_identified, is_distributed, removed, added_version > ?2"
+                                  " offender_identified, is_distributed, removed = 1 OR enabled = 0, added_version > ?2"
                                   " FROM hash_entries WHERE list_id = ?1 AND ("
                                   "  (?2 < 0 AND removed = 0 AND enabled = 1)"
                                   "  OR (?2 >= 0 AND version > ?2 AND NOT (removed = 1 AND added_version > ?2)))"
@@ -426,6 +428,20 @@ int hashlist_share(struct db *d, const struct audit_entry *by, int64_t list_id, 
         return fail(err, errlen, CP_BAD, "share with one organisation or one kind: lea, hotline or interpol");
     if (db_begin(d) != CP_OK)
         return fail(err, errlen, CP_BUSY, "database is busy");
+    /* The list must exist, and its owner needs no share of its own. */
+    sqlite3_stmt *o = db_prep(d, "SELECT org_id FROM hash_lists WHERE id = ?");
+    int64_t owner = -1;
+    if (o) {
+        sqlite3_bind_int64(o, 1, list_id);
+        if (sqlite3_step(o) == SQLITE_ROW)
+            owner = sqlite3_column_int64(o, 0);
+        db_done(o);
+    }
+    if (owner < 0 || owner == org_id) {
+        db_rollback(d);
+        return owner < 0 ? fail(err, errlen, CP_NOTFOUND, "no such list")
+                         : fail(err, errlen, CP_BAD, "the owning organisation needs no share");
+    }
     sqlite3_stmt *q = db_prep(d, "INSERT INTO hash_list_shares(list_id, org_id, org_kind, granted_at, granted_by)"
                                  " VALUES (?,?,?,?,?)");
     int rc = SQLITE_ERROR;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The per-process open index (workers are single-threaded processes). */
@@ -411,4 +412,37 @@ int hashmatch_correlate(struct db *d, const char *path, int max_distance, int64_
             db_rollback(d);
     }
     return st;
+}
+
+/* Rebuild in a detached process: a grandchild that execs `cport hashlist
+ * reindex` (a fresh process: SQLite must not be used across fork) with none of
+ * the worker's descriptors, so the answer to the request that asked is not held
+ * up and the builder's memory is never the worker's. The cport binary sits
+ * beside the running one (cport-fcgi). */
+void hashmatch_reindex_detached(const struct config *cfg, const char *path)
+{
+    char self[4096], bin[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return;
+    *slash = 0;
+    snprintf(bin, sizeof bin, "%s/cport", self);
+    pid_t p = fork();
+    if (p < 0)
+        return;
+    if (p == 0) {
+        if (fork() != 0)
+            _exit(0);
+        close_range(3, ~0U, 0);
+        char *argv[] = {bin, "--db", (char *)cfg->db, "hashlist", "reindex", "--index", (char *)path,
+                        "--index-only", NULL};
+        execv(bin, argv);
+        fprintf(stderr, "cport: cannot run %s for the index rebuild: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    waitpid(p, NULL, 0);
 }

@@ -28,6 +28,10 @@ void hashmatch_index_path(const struct config *cfg, char *out, size_t outlen);
  * builders apart). *entries gets how many it holds. */
 int hashmatch_reindex(struct db *d, const char *path, int64_t *entries, char *err, size_t errlen);
 
+/* The same in a detached background process (for a worker after a large
+ * import): returns at once; the workers pick the new file up when it lands. */
+void hashmatch_reindex_detached(const struct config *cfg, const char *path);
+
 /* One candidate entry of a lookup (distance 0 for exact algorithms). */
 struct hashmatch_cand {
     int64_t entry_id;
