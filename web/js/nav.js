@@ -38,12 +38,15 @@ export function renderNav(me) {
   if (!nav) return;
   const links = [];
   if (!mustEnrol(me)) {
-    if (canSeeReports(me)) links.push(['reports.html', 'Reports', 'nav-reports']);
+    if (canSeeReports(me)) {
+      links.push(['reports.html', 'Reports', 'nav-reports'], ['hashlists.html', 'Hash lists', 'nav-hashlists'],
+        ['match.html', 'Match hashes', 'nav-match']);
+    }
     if (canSeeAdmin(me)) links.push(['admin.html', 'Admin', 'nav-admin']);
   }
   links.push(['account.html', 'Account', 'nav-account']);
   const here = location.pathname.split('/').pop() || 'index.html';
-  const current = here === 'report.html' ? 'reports.html' : here;
+  const current = here === 'report.html' ? 'reports.html' : here === 'hashlist.html' ? 'hashlists.html' : here;
   clear(nav);
   const list = el('ul', { class: 'app-nav-list' });
   for (const [href, label, testid] of links) {

@@ -8,6 +8,7 @@ import {
   cleanViewQuery,
 } from './ui.js';
 import { canSeeReports } from './nav.js';
+import { renderHashHits } from './hashhits.js';
 
 const banner = document.getElementById('error-banner');
 const container = document.getElementById('report');
@@ -228,6 +229,12 @@ function render(r) {
   container.append(
     el('div', { class: 'card-grid' }, renderSummary(r), renderHosting(r), renderTimeline(r), renderHotlines(r)),
     renderMedia(r));
+  // Which hash lists the media hit, when the agreement shares media hashes.
+  if (r.media_metadata === true && Array.isArray(r.media) && r.media.length) {
+    const slot = el('div');
+    container.append(slot);
+    renderHashHits(slot, r.id, { media: r.media });
+  }
   container.hidden = false;
 }
 

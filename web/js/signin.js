@@ -20,7 +20,7 @@ const submit = form.querySelector('button[type="submit"]');
 function nextPage(me) {
   if (mustEnrol(me)) return 'account.html';
   const next = new URLSearchParams(location.search).get('next') || '';
-  return /^(reports?|admin|account)\.html(\?[^#\\]*)?$/.test(next) ? next : landingPage(me);
+  return /^(reports?|admin|account|hashlists?|match)\.html(\?[^#\\]*)?$/.test(next) ? next : landingPage(me);
 }
 
 // True when a 401 problem says a TOTP code is needed or wrong.
