@@ -447,17 +447,26 @@ static void audit_denied(struct ctx *c, const char *reason)
  * so a read costs no write transaction of its own. */
 static int audit_read(struct ctx *c)
 {
-    cJSON *dt = cJSON_CreateObject();
-    cJSON_AddStringToObject(dt, "query", c->query && util_is_clean_text(c->query, 4096) ? c->query : "");
-    char *detail = cJSON_PrintUnformatted(dt);
-    cJSON_Delete(dt);
+    /* {"query": ...} when there is one (a search's filters); a view needs none. */
+    struct buf b;
+    buf_init(&b);
+    const char *detail = NULL;
+    if (c->query && *c->query && util_is_clean_text(c->query, 4096)) {
+        struct jw w;
+        jw_init(&w, &b);
+        jw_obj(&w);
+        jw_key(&w, "query");
+        jw_str(&w, c->query);
+        jw_obj_end(&w);
+        detail = b.p;
+    }
     struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
                             .ip = c->remote_addr, .request_id = c->request_id, .action = c->audit_after,
                             .object = c->path && util_is_clean_text(c->path, 200) ? c->path : NULL, .detail = detail};
     if (c->audit_object)
         e.object = c->audit_object;
     int st = audit_defer(c->db, &e);
-    free(detail);
+    buf_free(&b);
     if (st != CP_OK) {
         buf_reset(&c->headers);
         buf_reset(&c->out);

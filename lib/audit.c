@@ -62,24 +62,30 @@ static void entry_hash(const uint8_t prev[32], int64_t id, int64_t at, int64_t u
     crypto_generichash_final(&h, out, 32);
 }
 
-/* Append inside the current transaction: read the tail, chain, insert. at is
- * the entry's time (now, or a deferred read's own time). */
-static int append_in_tx(struct db *d, const struct audit_entry *e, int64_t at)
+/* The chain's tail inside the open transaction: the next id and the hash of
+ * the last entry (zeros for an empty trail). */
+static int chain_tail(struct db *d, int64_t *next_id, uint8_t prev[32])
 {
     sqlite3_stmt *st = db_prep(d, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
     if (!st)
         return CP_ERR;
-    uint8_t prev[32] = {0};
-    int64_t id = 1;
+    memset(prev, 0, 32);
+    *next_id = 1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0) + 1;
+        *next_id = sqlite3_column_int64(st, 0) + 1;
         if (sqlite3_column_bytes(st, 1) == 32)
             memcpy(prev, sqlite3_column_blob(st, 1), 32);
     }
     db_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_err(rc);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CP_OK : db_err(rc);
+}
+
+/* Insert entry id after prev (the tail chain_tail found); prev becomes its hash. */
+static int chain_insert(struct db *d, const struct audit_entry *e, int64_t at, int64_t id, uint8_t prev[32])
+{
+    sqlite3_stmt *st;
+    int rc;
     const char *actor = e->actor ? e->actor : "anonymous";
     uint8_t h[32];
     entry_hash(prev, id, at, e->user_id, e->org_id, actor, e->ip, e->request_id, e->action, e->object, e->detail, h);
@@ -103,6 +109,7 @@ static int append_in_tx(struct db *d, const struct audit_entry *e, int64_t at)
     db_done(st);
     if (rc != SQLITE_DONE)
         return db_err(rc);
+    memcpy(prev, h, 32);
     if (d->audit_log[0]) {
         /* The SIEM copy: written by db_commit only if this transaction commits. */
         cJSON *j = cJSON_CreateObject();
@@ -132,6 +139,15 @@ static int append_in_tx(struct db *d, const struct audit_entry *e, int64_t at)
 }
 
 /* Append, joining the caller's transaction or opening one. */
+/* One entry at the chain's tail, inside the open transaction. */
+static int append_in_tx(struct db *d, const struct audit_entry *e, int64_t at)
+{
+    uint8_t prev[32];
+    int64_t id;
+    int st = chain_tail(d, &id, prev);
+    return st == CP_OK ? chain_insert(d, e, at, id, prev) : st;
+}
+
 int audit_append(struct db *d, const struct audit_entry *e)
 {
     if (!e->action || !*e->action)
@@ -225,11 +241,15 @@ int audit_flush(struct db *d)
     int st = db_begin(d);
     if (st != CP_OK)
         return st;
-    for (size_t i = 0; i < d->deferred_n; i++) {
-        if ((st = append_in_tx(d, &d->deferred[i]->e, d->deferred[i]->at)) != CP_OK) {
-            db_rollback(d);
-            return st;
-        }
+    /* The tail is read once; the batch chains on in memory. */
+    uint8_t prev[32];
+    int64_t id;
+    st = chain_tail(d, &id, prev);
+    for (size_t i = 0; st == CP_OK && i < d->deferred_n; i++, id++)
+        st = chain_insert(d, &d->deferred[i]->e, d->deferred[i]->at, id, prev);
+    if (st != CP_OK) {
+        db_rollback(d);
+        return st;
     }
     if ((st = db_commit(d)) != CP_OK)
         return st;

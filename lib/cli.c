@@ -474,7 +474,7 @@ static int stdout_write(void *arg, const void *p, size_t n)
 }
 
 /* cport hashlist create --org NAME --name NAME [--kind normal|warning] [--scheme S] [--description TEXT]
- * cport hashlist import --list ID [--format vics|icse|csv|text] [--algorithm A] [--replace] FILE
+ * cport hashlist import --list ID [--format vics|icse|csv|text] [--algorithm A] [--replace] [--no-reindex] FILE
  * cport hashlist export --list ID [--format vics|csv|text] [--since VERSION]   (to stdout)
  * cport hashlist share --list ID --org NAME | --org-kind lea|hotline|interpol
  * cport hashlist reindex [--index PATH] [--index-only]   (rebuild the matching index, then
@@ -482,7 +482,7 @@ static int stdout_write(void *arg, const void *p, size_t n)
 static int cmd_hashlist(struct args *a)
 {
     static const char *const known[] = {"org", "name", "kind", "scheme", "description", "list", "format",
-                                        "algorithm", "replace", "since", "org-kind", "index", "index-only", NULL};
+                                        "algorithm", "replace", "since", "org-kind", "index", "index-only", "no-reindex", NULL};
     if (only(a, known))
         return 2;
     const char *sub = a->npos ? a->pos[0] : "";
@@ -564,7 +564,7 @@ static int cmd_hashlist(struct args *a)
                 /* A large change is folded into the matching index at once. */
                 char path[4200];
                 hashmatch_index_path(&cfg, path, sizeof path);
-                if (hashmatch_delta(d, path) > HASHMATCH_DELTA_MAX &&
+                if (!flag(a, "no-reindex") && hashmatch_delta(d, path) > HASHMATCH_DELTA_MAX &&
                     hashmatch_reindex(d, path, NULL, err, sizeof err) != CP_OK)
                     fprintf(stderr, "cport: imported, but the index was not rebuilt: %s\n", err);
             }
@@ -638,7 +638,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
-                                       "no-updates", "replace", "index-only", NULL};
+                                       "no-updates", "replace", "index-only", "no-reindex", NULL};
     /* --db and --config may also stand before the command: cport --db X migrate. */
     char *rest[64];
     int nrest = 0, cmd = 0;
