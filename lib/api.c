@@ -88,6 +88,19 @@ static int parse_query(struct ctx *c)
     return 0;
 }
 
+/* One more parameter, copied. */
+int ctx_add_param(struct ctx *c, const char *name, const char *value)
+{
+    if (c->nq == API_MAX_QPARAMS)
+        return CP_BAD;
+    c->q[c->nq].k = ctx_strdup(c, name);
+    c->q[c->nq].v = ctx_strdup(c, value);
+    if (!c->q[c->nq].k || !c->q[c->nq].v)
+        return CP_ERR;
+    c->nq++;
+    return CP_OK;
+}
+
 /* Reset the context for a new request. */
 void ctx_begin(struct ctx *c, struct db *d, const struct config *cfg)
 {

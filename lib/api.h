@@ -107,6 +107,9 @@ char *ctx_strdup(struct ctx *c, const char *s);
 /* Query parameters: value or NULL. ctx_check_params answers 400 (returns CP_BAD)
  * when a parameter is not in the NULL-terminated allowed list or repeats. */
 const char *ctx_qparam(struct ctx *c, const char *name);
+/* Add a parameter as if it came in the query string (copied into request
+ * memory): how a stored filter is replayed through reports_parse_filter. */
+int ctx_add_param(struct ctx *c, const char *name, const char *value);
 int ctx_check_params(struct ctx *c, const char *const *allowed);
 
 /* Parse the JSON body (415 unless application/json, 400 when malformed or not an

@@ -360,6 +360,25 @@ int auth_reauth(struct db *d, const struct config *cfg, struct caller *who, cons
     return ast;
 }
 
+/* Load a caller by user id. */
+int auth_caller_load(struct db *d, int64_t user_id, struct caller *who)
+{
+    sqlite3_stmt *st = db_prep(d, "SELECT " CALLER_COLS ", u.disabled FROM users u JOIN orgs o ON o.id = u.org_id"
+                                  " WHERE u.id = ?");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = sqlite3_step(st), disabled = 0;
+    if (rc == SQLITE_ROW) {
+        caller_fill(st, who);
+        disabled = sqlite3_column_int(st, 8);
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
+    return disabled ? CP_DENIED : CP_OK;
+}
+
 /* Delete one session. */
 int auth_logout(struct db *d, int64_t session_id)
 {

@@ -53,6 +53,10 @@ int auth_session(struct db *d, const struct config *cfg, const char *token, stru
 int auth_reauth(struct db *d, const struct config *cfg, struct caller *who, const char *password, const char *totp,
                 const char *ip, const char *request_id);
 
+/* The caller as user user_id would be (background work on their behalf,
+ * e.g. a package build). CP_OK, CP_NOTFOUND, or CP_DENIED when disabled. */
+int auth_caller_load(struct db *d, int64_t user_id, struct caller *who);
+
 /* End the session. */
 int auth_logout(struct db *d, int64_t session_id);
 

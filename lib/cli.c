@@ -10,16 +10,22 @@
 #include "feedgen.h"
 #include "hashlist.h"
 #include "hashmatch.h"
+#include "jobs.h"
+#include "package.h"
+#include "pkgzip.h"
 #include "importer.h"
 #include "orgs.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Parsed flags: --name value pairs, bare --switches and positional words. */
@@ -624,13 +630,134 @@ static int cmd_hashlist(struct args *a)
     return die(2, "usage: cport hashlist create|import|export|share|reindex ...");
 }
 
+/* Set when `cport jobs` is told to stop: it finishes the job in hand first. */
+static volatile sig_atomic_t jobs_stop;
+
+/* SIGTERM/SIGINT for the job runner. */
+static void jobs_signal(int sig)
+{
+    (void)sig;
+    jobs_stop = 1;
+}
+
+/* cport jobs [--once]: run background jobs (package builds) and expire old
+ * packages. --once drains the queue and exits; otherwise it polls every two
+ * seconds until SIGTERM, finishing the job in hand. Prints a line per run job
+ * and, with --once, the runner's peak RSS. */
+static int cmd_jobs(struct args *a)
+{
+    static const char *const known[] = {"once", NULL};
+    if (only(a, known) || a->npos)
+        return die(2, "usage: cport jobs [--once]");
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    struct sigaction sa = {0};
+    sa.sa_handler = jobs_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    char err[512];
+    int n = 0, total = 0, st = CP_OK;
+    jobs_requeue_stale(d, &n);
+    if (n)
+        fprintf(stderr, "cport: %d job(s) of a runner that died are queued again\n", n);
+    while (!jobs_stop) {
+        package_expire(d, &cfg, util_now(), &n);
+        int ran = 0;
+        st = jobs_run_one(d, &cfg, &ran, err, sizeof err);
+        if (st != CP_OK) {
+            fprintf(stderr, "cport: jobs: %s\n", err[0] ? err : "database error");
+            if (flag(a, "once"))
+                break;
+        }
+        total += ran;
+        if (ran)
+            continue;
+        if (flag(a, "once"))
+            break;
+        for (int i = 0; i < 20 && !jobs_stop; i++)
+            usleep(100 * 1000);
+    }
+    db_close(d);
+    if (flag(a, "once")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("%d job(s) run; peak RSS %ld KB\n", total, ru.ru_maxrss);
+    }
+    return st == CP_OK ? 0 : 1;
+}
+
+/* Read a whole small file (a key or passphrase file), trailing newline cut. */
+static int read_small(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t got = fread(out, 1, n - 1, f);
+    fclose(f);
+    out[got] = 0;
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+/* cport package verify FILE [--key PUBKEY] [--passphrase-file F]: check a
+ * package offline: the signature over its manifest, then every file. PUBKEY is
+ * the hex (or base64) key from /api/v1/keys; on the server itself the instance
+ * key is used when none is given. */
+static int cmd_package(struct args *a)
+{
+    static const char *const known[] = {"key", "passphrase-file", NULL};
+    if (only(a, known) || a->npos != 2 || strcmp(a->pos[0], "verify") != 0)
+        return die(2, "usage: cport package verify FILE [--key PUBKEY] [--passphrase-file FILE]");
+    uint8_t pk[32];
+    char err[512];
+    const char *k = flag(a, "key");
+    if (k) {
+        if (!(strlen(k) == 64 && util_hex_decode(k, pk, 32) == 0) && util_b64_decode(k, pk, 32) != 32)
+            return die(2, "--key must be the 32-byte Ed25519 public key in hex (64 digits) or base64");
+    } else {
+        char dir[4096];
+        uint8_t sk[64];
+        config_key_dir(&cfg, flag(a, "db") ? flag(a, "db") : cfg.db, dir, sizeof dir);
+        if (access(dir, R_OK) != 0 || audit_instance_key(dir, pk, sk, err, sizeof err) != CP_OK)
+            return die(2, "give --key (the public key from /api/v1/keys)");
+        sodium_memzero(sk, sizeof sk);
+    }
+    char pass[1100] = "";
+    if (flag(a, "passphrase-file") && read_small(flag(a, "passphrase-file"), pass, sizeof pass) != 0)
+        return die(1, "cannot read %s", flag(a, "passphrase-file"));
+    cJSON *m = NULL;
+    char bad[256] = "";
+    int st = pkgzip_verify(a->pos[1], pk, pass[0] ? pass : NULL, &m, bad, sizeof bad, err, sizeof err);
+    sodium_memzero(pass, sizeof pass);
+    if (st != CP_OK) {
+        cJSON_Delete(m);
+        return bad[0] ? die(1, "%s: %s", bad, err) : die(1, "%s", err);
+    }
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(m, "counts");
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(m, "files");
+    printf("ok: package %lld \"%s\" from %s, built %s by %s (%s); %lld reports, %lld media, %lld hashes;"
+           " %d files verified\n",
+           (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "package_id")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "title")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "instance")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "built_at")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "creator"), "email")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "org"), "name")),
+           (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "reports")),
+           (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "media")),
+           (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "hashes")), cJSON_GetArraySize(files));
+    cJSON_Delete(m);
+    return 0;
+}
+
 /* Usage text. */
 static int usage(void)
 {
     fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
                     "  migrate | org add | agreement add | user add | token create | import |\n"
                     "  feedgen | check | backup --out FILE | audit verify|sign|export |\n"
-                    "  hashlist create|import|export|share|reindex\n");
+                    "  hashlist create|import|export|share|reindex | jobs [--once] | package verify FILE\n");
     return 2;
 }
 
@@ -638,7 +765,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     static const char *const bare[] = {"media-metadata", "media-content", "include-reported-from", "media",
-                                       "no-updates", "replace", "index-only", "no-reindex", NULL};
+                                       "no-updates", "replace", "index-only", "no-reindex", "once", NULL};
     /* --db and --config may also stand before the command: cport --db X migrate. */
     char *rest[64];
     int nrest = 0, cmd = 0;
@@ -666,7 +793,8 @@ int main(int argc, char **argv)
     } cmds[] = {{"migrate", cmd_migrate}, {"org", cmd_org},         {"agreement", cmd_agreement},
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
                 {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup},
-                {"audit", cmd_audit},     {"hashlist", cmd_hashlist}};
+                {"audit", cmd_audit},     {"hashlist", cmd_hashlist},
+                {"jobs", cmd_jobs},       {"package", cmd_package}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);

@@ -30,6 +30,7 @@ static void config_defaults(struct config *c)
     c->reauth_s = 5 * 60;
     c->enrol_link_s = 72 * 3600;
     c->access_request_ip_limit = 5;
+    c->package_s = 14 * 86400;
     snprintf(c->public_url, sizeof c->public_url, "https://localhost:8443");
     c->feed_max_page_bytes = 32L << 20;
     snprintf(c->instance, sizeof c->instance, "cport");
@@ -97,6 +98,7 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"reauth_minutes", &c->reauth_s, 1, 60, 60},
         {"enrol_link_hours", &c->enrol_link_s, 1, 24 * 14, 3600},
         {"access_request_ip_limit", &c->access_request_ip_limit, 1, 10000, 1},
+        {"package_days", &c->package_s, 1, 365, 86400},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (strcmp(k, ints[i].key) == 0) {

@@ -25,6 +25,7 @@ struct config {
     int reauth_s;           /* sensitive actions need a password + TOTP proof this recent */
     int enrol_link_s;       /* one-time enrolment links expire after this */
     int access_request_ip_limit; /* public access requests per address per hour */
+    int package_s;          /* built packages are deleted after this */
     char public_url[512];   /* the portal's address, for links in emails */
     char mail_command[4096]; /* sendmail-like command fed each message on stdin; empty: none */
     char feed[4096];        /* default feed for `cport import` */

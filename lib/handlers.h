@@ -62,6 +62,11 @@ int h_hashlist_unshare(struct ctx *c);
 int h_hashlist_report_hits(struct ctx *c);
 int h_match(struct ctx *c);
 int h_report_hash_hits(struct ctx *c);
+int h_package_create(struct ctx *c);
+int h_packages_list(struct ctx *c);
+int h_package_get(struct ctx *c);
+int h_package_download(struct ctx *c);
+int h_keys(struct ctx *c);
 
 /* Shared by handlers. */
 struct orgs_terms;

@@ -508,6 +508,24 @@ static int count_cached(struct ctx *c, const struct report_filter *f, int64_t *t
     return st;
 }
 
+/* Every selected id into temp.pkg_reports. */
+int reports_select_ids(struct ctx *c, const struct report_filter *f)
+{
+    struct report_filter all = *f;
+    all.q_bitmap = 0; /* a direct FTS lookup: no per-worker bitmap needed */
+    struct sqlq q;
+    sqlq_init(&q);
+    sqlq_sql(&q, "INSERT OR IGNORE INTO temp.pkg_reports(id) SELECT r.id FROM reports r WHERE ");
+    filter_where(c, &all, &q);
+    sqlite3_stmt *st = sqlq_prepare(&q, c->db);
+    sqlq_free(&q);
+    if (!st)
+        return CP_ERR;
+    int rc = sqlite3_step(st);
+    db_done(st);
+    return rc == SQLITE_DONE ? CP_OK : db_err(rc);
+}
+
 /* One page of results, the total, and the cursor after the last row. */
 int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out)
 {

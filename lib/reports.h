@@ -44,6 +44,11 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging);
 int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out);
 /* GET /reports/{id}: CP_NOTFOUND when absent or out of scope. */
 int reports_get(struct ctx *c, int64_t id, struct buf *out);
+/* Insert the id of every report f selects in the caller's scope into the
+ * temp table pkg_reports(id INTEGER PRIMARY KEY), which the caller created
+ * (packages build from it). */
+int reports_select_ids(struct ctx *c, const struct report_filter *f);
+
 /* GET /stats: total and facet counts for the filtered scope. */
 int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out);
 

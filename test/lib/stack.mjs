@@ -91,7 +91,7 @@ export async function startStack(opts = {}) {
   const [https, http] = [await freePort(), await freePort()];
   const sock = join(dir, 'run', 'cport.sock');
   const conf = execFileSync(join(ROOT, 'scripts', 'nginx-conf'), [join(dir, 'var'), sock, String(https), String(http)],
-    { encoding: 'utf8' }).trim();
+    { encoding: 'utf8', env: { ...process.env, CPORT_DATA_DIR: dir } }).trim();
   execFileSync('mkdir', ['-p', join(dir, 'run')]);
   const fcgiArgs = ['--db', db, '--socket', sock, '--workers', String(opts.workers ?? 2)];
   // The fixture users have no TOTP, so the stacks run with MFA optional unless a
