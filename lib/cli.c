@@ -732,7 +732,8 @@ static int cmd_package(struct args *a)
     sodium_memzero(pass, sizeof pass);
     if (st != CP_OK) {
         cJSON_Delete(m);
-        return bad[0] ? die(1, "%s: %s", bad, err) : die(1, "%s", err);
+        /* err usually names the file already. */
+        return bad[0] && strncmp(err, bad, strlen(bad)) != 0 ? die(1, "%s: %s", bad, err) : die(1, "%s", err);
     }
     const cJSON *counts = cJSON_GetObjectItemCaseSensitive(m, "counts");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(m, "files");

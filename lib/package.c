@@ -189,7 +189,7 @@ static int write_reports_csv(struct ctx *c, struct out *o)
     sqlite3_stmt *st = db_prep(c->db, "SELECT r.id, r.iccam_id, r.url, r.domain, r.site_type, r.host_country,"
                                       " r.host_ip, r.host_asn, r.host_provider, r.status, r.reported_at, r.updated_at,"
                                       " r.reporting_hotline, r.assessing_hotline, r.media_count"
-                                      " FROM temp.pkg_reports p JOIN reports r ON r.id = p.id ORDER BY r.id");
+                                      " FROM temp.pkg_reports p CROSS JOIN reports r ON r.id = p.id");
     if (!st)
         return o->st = CP_ERR;
     int rc;
@@ -211,10 +211,12 @@ static sqlite3_stmt *media_query(struct ctx *c)
     sqlq_sql(&q, "SELECT m.report_id, m.iccam_media_id, m.content_url, m.media_type, m.mime, m.bytes, m.width,"
                  " m.height, m.duration_s, m.md5, m.sha1, m.sha256, m.pdq, m.pdq_quality, m.photodna,"
                  " m.first_seen_at, cl.international, cl.national, cl.age_group, cl.gender"
-                 " FROM temp.pkg_reports p JOIN reports r ON r.id = p.id JOIN media m ON m.report_id = r.id"
+                 " FROM temp.pkg_reports p CROSS JOIN reports r ON r.id = p.id CROSS JOIN media m ON m.report_id = r.id"
                  " LEFT JOIN classifications cl ON cl.media_id = m.id AND cl.is_current = 1 WHERE ");
+    /* CROSS JOIN fixes the loop order (package ids, then each report's media by
+     * the media_report index), so rows come out in order without a sort that
+     * would hold every row in memory (temp_store is memory). */
     scope_where(&c->scope, SCOPE_META, &q);
-    sqlq_sql(&q, " ORDER BY m.id");
     sqlite3_stmt *st = sqlq_prepare(&q, c->db);
     sqlq_free(&q);
     return st;
@@ -369,7 +371,8 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
     char dir[4096], pkgdir[4200], rel[128], path[4400];
     config_data_dir(cfg, dir, sizeof dir);
     snprintf(pkgdir, sizeof pkgdir, "%s/packages", dir);
-    if (mkdir(pkgdir, 0700) != 0 && errno != EEXIST && s == CP_OK)
+    /* Group-readable: nginx (in the service's group) sends the files. */
+    if (mkdir(pkgdir, 0750) != 0 && errno != EEXIST && s == CP_OK)
         s = fail(err, errlen, CP_ERR, "cannot create %s: %s", pkgdir, strerror(errno));
     uint8_t rnd[8];
     char rhex[17];
@@ -379,7 +382,7 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
     snprintf(path, sizeof path, "%s/%s", dir, rel);
 
     /* One snapshot for the whole build: every member agrees with the others. */
-    int64_t requested = 0, total = 0, media = 0, hashes = 0;
+    int64_t requested = 0, total = 0, media = 0, hashes = 0, org_id = c.who.org_id;
     struct db *progress = NULL;
     struct out o = {.err = err, .errlen = errlen, .st = s};
     buf_init(&o.b);
@@ -444,8 +447,14 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
         util_format_time(built, ts);
         cJSON_AddStringToObject(m, "built_at", ts);
         cJSON_AddStringToObject(m, "title", title);
-        cJSON_AddStringToObject(m, "case_ref", case_ref);
-        cJSON_AddStringToObject(m, "notes", notes);
+        if (*case_ref)
+            cJSON_AddStringToObject(m, "case_ref", case_ref);
+        else
+            cJSON_AddNullToObject(m, "case_ref");
+        if (*notes)
+            cJSON_AddStringToObject(m, "notes", notes);
+        else
+            cJSON_AddNullToObject(m, "notes");
         cJSON *sel = cJSON_AddObjectToObject(m, "selection");
         if (ids)
             cJSON_AddItemToObject(sel, "report_ids", cJSON_Parse(ids));
@@ -513,8 +522,8 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
     snprintf(detail, sizeof detail, "{\"reports\":%lld,\"sha256\":\"%s\",\"bytes\":%lld}", (long long)total, sha,
              (long long)bytes);
     snprintf(obj, sizeof obj, "package:%lld", (long long)id);
-    struct audit_entry e = {.user_id = user_id, .actor = "jobs", .action = "package.built", .object = obj,
-                            .detail = detail};
+    struct audit_entry e = {.user_id = user_id, .org_id = org_id, .actor = "jobs", .action = "package.built",
+                            .object = obj, .detail = detail};
     int s2 = rc == SQLITE_DONE ? audit_append(d, &e) : db_err(rc);
     if (s2 != CP_OK || (s2 = db_commit(d)) != CP_OK) {
         db_rollback(d);

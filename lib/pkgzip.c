@@ -430,12 +430,12 @@ static int zip_member(struct archive *a, struct archive_entry *e, const struct m
         close(fd);
         return fail(err, errlen, CP_ERR, "ZIP entry %s: %s", m->name, archive_error_string(a));
     }
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    /* The member's hash was taken as it was written; hashing it again here
+     * would cost a third of a large build for a check of our own temp file,
+     * so only its size is checked. */
     int64_t total = 0;
     ssize_t n;
     while ((n = read_full(fd, iobuf, IOBUF)) > 0) {
-        crypto_hash_sha256_update(&h, iobuf, (size_t)n);
         total += n;
         if (zip_data(a, iobuf, (size_t)n) != 0) {
             close(fd);
@@ -446,10 +446,8 @@ static int zip_member(struct archive *a, struct archive_entry *e, const struct m
     close(fd);
     if (e_read)
         return fail(err, errlen, CP_ERR, "staged member %s: %s", m->name, strerror(e_read));
-    uint8_t sha[32];
-    crypto_hash_sha256_final(&h, sha);
-    if (total != m->bytes || memcmp(sha, m->sha, 32) != 0)
-        return fail(err, errlen, CP_ERR, "staged member %s changed on disk", m->name);
+    if (total != m->bytes)
+        return fail(err, errlen, CP_ERR, "staged member %s changed size on disk", m->name);
     return CP_OK;
 }
 
@@ -468,7 +466,9 @@ static int zip_write(struct pkgzip *pz, const struct buf *manifest, const char *
         goto done;
     }
     if (archive_write_set_format_zip(a) != ARCHIVE_OK ||
-        archive_write_set_options(a, "zip:compression=deflate") != ARCHIVE_OK ||
+        /* Level 1: a tenth of the CPU of the default for ~15% more bytes; a
+         * 100k-report package is dominated by deflate otherwise. */
+        archive_write_set_options(a, "zip:compression=deflate,zip:compression-level=1") != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open2(a, s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
         rc = fail(err, errlen, CP_ERR, "starting the ZIP: %s", archive_error_string(a));
@@ -588,7 +588,7 @@ static int finish(struct pkgzip *pz, cJSON *manifest, const uint8_t pk[32], cons
     if (passphrase) {
         zfd = stage_file(pz->tmpdir, &pz->zip_tmp);
     } else {
-        zfd = open(pz->out_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        zfd = open(pz->out_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         pz->out_made = zfd >= 0;
     }
     if (zfd < 0) {
@@ -606,7 +606,7 @@ static int finish(struct pkgzip *pz, cJSON *manifest, const uint8_t pk[32], cons
     zfd = -1;
     if (passphrase) {
         zfd = ofd;
-        ofd = open(pz->out_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ofd = open(pz->out_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         pz->out_made = ofd >= 0;
         if (ofd < 0 || lseek(zfd, 0, SEEK_SET) != 0) {
             rc = fail(err, errlen, CP_ERR, "cannot create %s: %s", pz->out_tmp, strerror(errno));

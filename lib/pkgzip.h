@@ -97,7 +97,7 @@ int pkgzip_member_end(struct pkgzip *pz, char *err, size_t errlen);
  * scope, counts...); pkgzip adds (replacing any the caller set) "format",
  * "files" and "public_key" as described above, writes manifest.json (cJSON_Print
  * plus "\n": the signed bytes) and manifest.sig, then the ZIP to path + ".tmp",
- * fsyncs it and renames it to path (mode 0600; the directory is fsynced too).
+ * fsyncs it and renames it to path (mode 0640, so nginx in the service group can send it; the directory is fsynced too).
  * With passphrase non-NULL (and not empty) the ZIP is staged in tmpdir and path
  * receives its encryption instead. sha256_hex (65 bytes, lower-case hex) and
  * bytes (either may be NULL) receive the final file's SHA-256 and size, as the

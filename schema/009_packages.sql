@@ -12,7 +12,7 @@ CREATE TABLE packages (
     case_ref      TEXT,
     notes         TEXT,
     report_ids    TEXT,              -- JSON array, or NULL when a filter selects
-    filter        TEXT,              -- the filter as a query string, or NULL
+    filter        TEXT,              -- the filter as a JSON object, or NULL
     include_media_content INTEGER NOT NULL DEFAULT 0,
     encrypted     INTEGER NOT NULL DEFAULT 0,
     status        TEXT NOT NULL DEFAULT 'queued'
@@ -39,7 +39,7 @@ CREATE TABLE jobs (
     kind        TEXT NOT NULL CHECK (kind IN ('package')),
     ref_id      INTEGER NOT NULL,
     status      TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued','running','done','failed')),
-    secret      BLOB,              -- a package's transport key (Argon2id-derived), wiped once built
+    secret      BLOB,              -- a package's transport passphrase, set to NULL once built
     attempts    INTEGER NOT NULL DEFAULT 0,
     error       TEXT,
     created_at  INTEGER NOT NULL,

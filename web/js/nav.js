@@ -39,7 +39,8 @@ export function renderNav(me) {
   const links = [];
   if (!mustEnrol(me)) {
     if (canSeeReports(me)) {
-      links.push(['reports.html', 'Reports', 'nav-reports'], ['hashlists.html', 'Hash lists', 'nav-hashlists'],
+      links.push(['reports.html', 'Reports', 'nav-reports'], ['packages.html', 'Packages', 'nav-packages'],
+        ['hashlists.html', 'Hash lists', 'nav-hashlists'],
         ['match.html', 'Match hashes', 'nav-match']);
     }
     if (canSeeAdmin(me)) links.push(['admin.html', 'Admin', 'nav-admin']);

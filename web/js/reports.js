@@ -8,6 +8,7 @@ import {
   el, clear, formatDate, humanize, initSession, handleError, showError, FILTER_KEYS,
 } from './ui.js';
 import { canSeeReports } from './nav.js';
+import { basketControls, canComposePackages } from './basket.js';
 
 const DEFAULT_SORT = '-reported_at';
 const DEFAULT_LIMIT = 50;
@@ -43,6 +44,8 @@ let nextCursor = null;
 let controller = null;
 let hotlines = new Map(); // code -> hotline
 let facets = {};
+let basket = null; // the package basket's controls, for those who compose packages
+let lastTotal = null; // the current search's result count, for "Add all N results"
 
 // Reads the current view from location.search and history.state.
 function readView() {
@@ -143,6 +146,8 @@ async function load() {
   const v = view;
   setBusy(true);
   showError(banner, null);
+  lastTotal = null; // until this view's count is known, "Add all" waits
+  if (basket) basket.update();
   loadStats(v, signal);
   try {
     const data = await api('GET', '/reports', {
@@ -204,6 +209,7 @@ function renderRow(r) {
   const hosting = r.hosting || {};
   const url = r.url || '';
   return el('tr', { 'data-id': r.id },
+    basket ? basket.rowCell(r) : null,
     el('td', { class: 'nowrap', 'data-testid': 'cell-iccam-id' },
       el('a', { href: reportHref(r.id), 'data-testid': 'report-link' }, r.iccam_id || `#${r.id}`)),
     el('td', { class: 'date', 'data-testid': 'cell-reported' }, dateParts(r.reported_at)),
@@ -236,6 +242,8 @@ function renderResults(data) {
     countEl.textContent = text;
   }
   countEl.dataset.total = total === null ? '' : String(total);
+  lastTotal = total;
+  if (basket) basket.update();
   emptyEl.hidden = !data || items.length > 0;
   nextCursor = data && data.next_cursor ? data.next_cursor : null;
   nextButton.disabled = !nextCursor;
@@ -270,9 +278,9 @@ function formFilters() {
   return filters;
 }
 
-// Opens the row's report when a row (not its link) is clicked.
+// Opens the row's report when a row (not its link or package tick box) is clicked.
 function onRowClick(event) {
-  if (event.target.closest('a')) return;
+  if (event.target.closest('a, .basket-cell')) return;
   const tr = event.target.closest('tr');
   const link = tr && tr.querySelector('a[href]');
   if (!link) return;
@@ -344,6 +352,13 @@ async function init() {
   updateSortHeaders();
   const me = await initSession(banner, { allow: canSeeReports });
   if (!me) { setBusy(false); return; }
+  if (canComposePackages(me)) {
+    document.getElementById('basket-col').hidden = false;
+    basket = basketControls(document.getElementById('basket-bar'), {
+      filter: () => filterParams(view),
+      total: () => lastTotal,
+    });
+  }
   loadHotlines();
   go(view, true);
 }
