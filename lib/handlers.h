@@ -67,6 +67,15 @@ int h_packages_list(struct ctx *c);
 int h_package_get(struct ctx *c);
 int h_package_download(struct ctx *c);
 int h_keys(struct ctx *c);
+int h_iwol_suggest(struct ctx *c);
+int h_iwol_list(struct ctx *c);
+int h_iwol_get(struct ctx *c);
+int h_iwol_verify(struct ctx *c);
+int h_iwol_reply(struct ctx *c);
+int h_iwol_submit(struct ctx *c);
+int h_iwol_decide(struct ctx *c);
+int h_iwol_delisting(struct ctx *c);
+int h_iwol_export(struct ctx *c);
 
 /* Shared by handlers. */
 struct orgs_terms;
