@@ -10,8 +10,9 @@
  *
  * Who sees a suggestion (iwol_visible, the one rule): INTERPOL all; an LEA or
  * hotline those it made and those whose domain has a report in its own scope.
- * Evidence reports are shown only where they are in the caller's own scope;
- * INTERPOL gets the summary of all (counts, classifications, hosting, dates).
+ * Evidence reports are listed only where they are in the caller's own scope;
+ * the summary of all of it (counts, classifications, hosting, dates, never
+ * content) is shown to whoever sees the suggestion, for INTERPOL's review.
  */
 #include "domain.h"
 #include "handlers.h"
@@ -140,7 +141,8 @@ static int sug_move(struct ctx *c, struct sug *s, const char *action, const char
     return e;
 }
 
-/* Countries confirming s (its own first), as a JSON array text, and how many. */
+/* Countries confirming s (its own and those of confirmations, alphabetical),
+ * as a JSON array text, and how many. */
 static int countries(struct ctx *c, int64_t id, const char *own, char *json, size_t n, int *count)
 {
     sqlite3_stmt *st = db_prep(c->db, "SELECT json_group_array(cc), count(*) FROM (SELECT ?2 AS cc UNION"
@@ -492,6 +494,15 @@ int h_iwol_get(struct ctx *c)
     jw_obj_end(&w);
     c->status = 200;
     c->ctype = "application/json";
+    /* It lists evidence report URLs: a view like a report's. */
+    if (strcmp(c->method, "GET") == 0) {
+        c->audit_after = "iwol.view";
+        char *obj = ctx_alloc(c, 32);
+        if (obj) {
+            snprintf(obj, 32, "iwol:%lld", (long long)id);
+            c->audit_object = obj;
+        }
+    }
     return CP_OK;
 }
 
@@ -575,6 +586,8 @@ int h_iwol_reply(struct ctx *c)
         if (s.org_id != c->who.org_id) {
             snprintf(c->err, sizeof c->err, "only the suggesting organisation answers disputes");
             st = CP_DENIED;
+        } else if (strcmp(s.status, "open") != 0 && strcmp(s.status, "submitted") != 0) {
+            st = conflict(c, "the suggestion is %s: disputes are closed", s.status);
         } else if (open_disputes(c, s.id) <= 0) {
             st = conflict(c, "%s", "there is no open dispute to answer");
         } else {
@@ -641,6 +654,8 @@ int h_iwol_decide(struct ctx *c)
         if (strcmp(s.status, need) != 0) {
             snprintf(c->err, sizeof c->err, "the suggestion is %s; %s needs it %s", s.status, decision, need);
             st = CP_CONFLICT;
+        } else if (strcmp(decision, "accept") == 0 && open_disputes(c, s.id) > 0) {
+            st = conflict(c, "%s", "a dispute filed since submission is unanswered: the suggester must reply first");
         } else {
             st = sug_move(c, &s, decision, to, reason);
         }
@@ -664,8 +679,14 @@ int h_iwol_delisting(struct ctx *c)
         st = ctx_str(c, b, "reason", 2000, FIELD_MULTILINE, &reason);
     struct sug s;
     if (st == CP_OK && (st = step_begin(c, &s)) == CP_OK) {
+        sqlite3_stmt *a = db_prep(c->db, "SELECT delisting_requested FROM iwol_suggestions WHERE id = ?");
+        sqlite3_bind_int64(a, 1, s.id);
+        int asked = a && sqlite3_step(a) == SQLITE_ROW && sqlite3_column_int(a, 0);
+        db_done(a);
         if (strcmp(s.status, "accepted") != 0) {
             st = conflict(c, "only a listed (accepted) domain can be proposed for delisting; this one is %s", s.status);
+        } else if (asked) {
+            st = conflict(c, "%s", "delisting has been asked for already; INTERPOL decides");
         } else {
             sqlite3_stmt *q = db_prep(c->db, "UPDATE iwol_suggestions SET delisting_requested = 1, updated_at = ?"
                                              " WHERE id = ?");
@@ -691,8 +712,9 @@ int h_iwol_export(struct ctx *c)
     int csv = !f || !*f || strcmp(f, "csv") == 0;
     if (!csv && strcmp(f, "text") != 0)
         return ctx_bad(c, "format", "format must be csv or text");
-    sqlite3_stmt *q = db_prep(c->db, "SELECT domain, updated_at, country FROM iwol_suggestions WHERE status = 'accepted'"
-                                     " ORDER BY domain");
+    sqlite3_stmt *q = db_prep(c->db, "SELECT s.domain, (SELECT max(at) FROM iwol_events e WHERE e.suggestion_id = s.id"
+                                     " AND e.action = 'accept'), s.country FROM iwol_suggestions s"
+                                     " WHERE s.status = 'accepted' ORDER BY s.domain");
     if (!q)
         return CP_ERR;
     buf_reset(&c->out);
@@ -713,6 +735,7 @@ int h_iwol_export(struct ctx *c)
     if (rc != SQLITE_DONE)
         return db_err(rc);
     ctx_header(c, "Content-Disposition", csv ? "attachment; filename=\"iwol.csv\"" : "attachment; filename=\"iwol.txt\"");
+    c->audit_after = "iwol.export";
     c->status = 200;
     c->ctype = csv ? "text/csv; charset=utf-8" : "text/plain; charset=utf-8";
     return CP_OK;

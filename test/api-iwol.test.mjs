@@ -132,6 +132,7 @@ test('two countries, disputes answered, INTERPOL decides; every illegal step is 
   r = await deViewer.req('POST', `${path}/delisting`, { reason: 'Content gone since 2026-11-20.' });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.delisting_requested, true);
+  assert.equal((await deViewer.req('POST', `${path}/delisting`, { reason: 'again' })).status, 409, 'asked once');
   r = await interpol.req('POST', `${path}/decision`, { decision: 'delist', reason: 'Verified gone.' });
   assert.equal(r.body.status, 'delisted');
   assert.equal((await interpol.req('POST', `${path}/decision`, { decision: 'delist', reason: 'x' })).status, 409);
