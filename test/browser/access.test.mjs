@@ -135,7 +135,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
   await step('the hotline admin approves, confirming the password in the dialog', hotline, async () => {
     const { page } = hotline;
     await signIn(page, base, HOTLINE_ADMIN, PASSWORD, /\/reports\.html/);
-    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-admin', 'nav-account']);
+    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-admin', 'nav-account']);
     await page.click('[data-testid="nav-admin"]');
     await page.waitForURL(/\/admin\.html/);
     await openRequest(page, base, requestId);
@@ -353,7 +353,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
     assert.equal(me.user.email, OFFICER_EMAIL);
     assert.equal(me.user.role, 'org_admin');
     assert.equal(me.mfa.enabled, true);
-    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-admin', 'nav-account']);
+    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-admin', 'nav-account']);
   });
 
   await step('the new administrator sees the agreement and makes an API token', officer, async () => {

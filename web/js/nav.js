@@ -14,6 +14,11 @@ export function canSeeReports(me) {
   return !!(me && me.org && me.org.kind !== 'operator');
 }
 
+// True when the person's organisation takes part in the IWOL (LEAs, hotlines, INTERPOL).
+export function canSeeIwol(me) {
+  return !!(me && me.org && ['lea', 'hotline', 'interpol'].includes(me.org.kind));
+}
+
 // True for administrators and for hotline/INTERPOL staff, who take part in access requests.
 export function canSeeAdmin(me) {
   if (!me || !me.user || !me.org) return false;
@@ -43,11 +48,12 @@ export function renderNav(me) {
         ['hashlists.html', 'Hash lists', 'nav-hashlists'],
         ['match.html', 'Match hashes', 'nav-match']);
     }
+    if (canSeeIwol(me)) links.push(['iwol.html', 'IWOL', 'nav-iwol']);
     if (canSeeAdmin(me)) links.push(['admin.html', 'Admin', 'nav-admin']);
   }
   links.push(['account.html', 'Account', 'nav-account']);
   const here = location.pathname.split('/').pop() || 'index.html';
-  const current = here === 'report.html' ? 'reports.html' : here === 'hashlist.html' ? 'hashlists.html' : here;
+  const current = { 'report.html': 'reports.html', 'hashlist.html': 'hashlists.html', 'iwol-suggestion.html': 'iwol.html' }[here] || here;
   clear(nav);
   const list = el('ul', { class: 'app-nav-list' });
   for (const [href, label, testid] of links) {

@@ -238,6 +238,16 @@ function render(r) {
   container.hidden = false;
 }
 
+// For LEA analysts: suggest the report's domain for INTERPOL's Worst-of List,
+// with this report as evidence (the IWOL page checks the rules).
+function offerIwol(me, r) {
+  const lea = me && me.org && me.org.kind === 'lea' && me.user && me.user.role !== 'viewer';
+  if (!lea || !r.domain) return;
+  const q = new URLSearchParams({ report: String(r.id), domain: r.domain });
+  container.append(el('p', { class: 'iwol-offer' },
+    el('a', { href: `iwol.html?${q}`, 'data-testid': 'suggest-iwol' }, `Suggest ${r.domain} for the IWOL`)));
+}
+
 // Page start: session, then the report.
 async function init() {
   setBackLink();
@@ -250,7 +260,9 @@ async function init() {
     return;
   }
   try {
-    render(await api('GET', `/reports/${id}`));
+    const report = await api('GET', `/reports/${id}`);
+    render(report);
+    offerIwol(me, report);
   } catch (err) {
     handleError(banner, err, 'Could not load the report');
   }
