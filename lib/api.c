@@ -269,6 +269,49 @@ int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec
     return rows_write(c, st, key, NULL, spec);
 }
 
+/* One keyset page of rows. */
+int ctx_keyset_page(struct ctx *c, sqlite3_stmt *st, long limit, const char *spec)
+{
+    if (!st)
+        return CP_ERR;
+    struct jw w;
+    buf_reset(&c->out);
+    jw_init(&w, &c->out);
+    jw_obj(&w);
+    jw_key(&w, "items");
+    jw_arr(&w);
+    long n = 0;
+    int64_t last = 0;
+    int rc, more = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == limit) {
+            more = 1;
+            break;
+        }
+        last = sqlite3_column_int64(st, 0);
+        jw_obj(&w);
+        jw_columns(&w, st, spec);
+        jw_obj_end(&w);
+        n++;
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(rc);
+    jw_arr_end(&w);
+    jw_key(&w, "next_cursor");
+    if (more) {
+        char cur[24];
+        snprintf(cur, sizeof cur, "%lld", (long long)last);
+        jw_str(&w, cur);
+    } else {
+        jw_null(&w);
+    }
+    jw_obj_end(&w);
+    c->status = 200;
+    c->ctype = "application/json";
+    return CP_OK;
+}
+
 /* An optional positive id query parameter. */
 int ctx_qid(struct ctx *c, const char *name, int64_t *out)
 {

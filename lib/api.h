@@ -144,6 +144,12 @@ int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
 /* The same with the rows written by a jw_columns spec instead of a function. */
 int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec);
 
+/* A keyset page: {"items": [...], "next_cursor": "<id>" | null} from st,
+ * whose first column is the row id and which was asked for limit + 1 rows
+ * (the extra row only tells there is more). Rows are written by spec
+ * (jw_columns). Steps st to its end; answers 200. */
+int ctx_keyset_page(struct ctx *c, sqlite3_stmt *st, long limit, const char *spec);
+
 /* An optional positive id in the query string: *out 0 when absent; 400
  * naming the parameter (CP_BAD) when it is not one. */
 int ctx_qid(struct ctx *c, const char *name, int64_t *out);

@@ -103,49 +103,10 @@ int h_admin_audit(struct ctx *c)
     sqlq_free(&q);
     if (!s)
         return CP_ERR;
-    struct jw w;
-    jw_init(&w, &c->out);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
-    long n = 0;
-    int64_t last = 0;
-    int rc, more = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        last = sqlite3_column_int64(s, 0);
-        jw_obj(&w);
-        jw_key(&w, "id");
-        jw_int(&w, last);
-        jw_col_time(&w, "at", s, 1);
-        jw_col_text(&w, "actor", s, 2);
-        jw_col_int(&w, "user_id", s, 3);
-        jw_col_int(&w, "org_id", s, 4);
-        jw_col_text(&w, "ip", s, 5);
-        jw_col_text(&w, "request_id", s, 6);
-        jw_col_text(&w, "action", s, 7);
-        jw_col_text(&w, "object", s, 8);
-        jw_col_text(&w, "detail", s, 9);
-        jw_obj_end(&w);
-        n++;
-    }
-    db_done(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_err(rc);
-    jw_arr_end(&w);
-    jw_key(&w, "next_cursor");
-    if (more) {
-        char cur[24];
-        snprintf(cur, sizeof cur, "%lld", (long long)last);
-        jw_str(&w, cur);
-    } else {
-        jw_null(&w);
-    }
-    jw_obj_end(&w);
-    c->ctype = "application/json";
+    st = ctx_keyset_page(c, s, limit, "i:id T:at t:actor i:user_id i:org_id t:ip t:request_id t:action t:object"
+                                      " t:detail");
+    if (st != CP_OK)
+        return st;
     /* Searching the trail is itself on it. The read transaction of this request
      * is still open, so the entry goes after it, from the dispatcher's view: a
      * separate write here would need the write lock while reading. */

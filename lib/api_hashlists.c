@@ -245,43 +245,7 @@ int h_hashlist_entries(struct ctx *c)
     sqlite3_bind_int64(q, 2, cursor);
     db_bind_text(q, 3, alg && *alg ? hashfmt_alg_name(a) : NULL);
     sqlite3_bind_int64(q, 4, limit + 1);
-    struct jw w;
-    buf_reset(&c->out);
-    jw_init(&w, &c->out);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
-    int rc;
-    long n = 0;
-    int64_t last = 0;
-    int more = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        last = sqlite3_column_int64(q, 0);
-        jw_obj(&w);
-        jw_columns(&w, q, ENTRY_SPEC);
-        jw_obj_end(&w);
-        n++;
-    }
-    db_done(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_err(rc);
-    jw_arr_end(&w);
-    jw_key(&w, "next_cursor");
-    if (more) {
-        char cur[24];
-        snprintf(cur, sizeof cur, "%lld", (long long)last);
-        jw_str(&w, cur);
-    } else {
-        jw_null(&w);
-    }
-    jw_obj_end(&w);
-    c->status = 200;
-    c->ctype = "application/json";
-    return CP_OK;
+    return ctx_keyset_page(c, q, limit, ENTRY_SPEC);
 }
 
 /* Decode a hash value given as text: hex for every algorithm, base64 also for
