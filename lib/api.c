@@ -409,15 +409,21 @@ int ctx_known_fields(struct ctx *c, const cJSON *b, const char *const *allowed)
 /* An audit entry with the caller's context, in the open transaction. */
 int ctx_audit(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail)
 {
-    char obj[64];
-    snprintf(obj, sizeof obj, "%s:%lld", kind ? kind : "", (long long)id);
-    struct audit_entry e = ctx_actor(c);
-    e.action = action;
-    e.object = kind ? obj : NULL;
-    e.detail = detail;
-    return audit_append(c->db, &e);
+    struct audit_entry by = ctx_actor(c);
+    return audit_record(c->db, &by, action, kind, id, detail);
 }
 
+/* Mark the request as an audited read of object (formatted into request memory). */
+void ctx_audit_read(struct ctx *c, const char *action, const char *fmt, ...)
+{
+    char obj[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(obj, sizeof obj, fmt, ap);
+    va_end(ap);
+    c->audit_after = action;
+    c->audit_object = ctx_strdup(c, obj);
+}
 /* ctx_audit with a cJSON detail (consumed). */
 int ctx_audit_json(struct ctx *c, const char *action, const char *kind, int64_t id, cJSON *detail)
 {

@@ -165,6 +165,10 @@ int64_t ctx_path_id(struct ctx *c);
  * JSON text or NULL. */
 int ctx_audit(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail);
 
+/* Put this read on the audit trail once answered (batched; see audit_read in
+ * api.c): action, and the object formatted from fmt. */
+void ctx_audit_read(struct ctx *c, const char *action, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The same with a cJSON detail, which it consumes. */
 int ctx_audit_json(struct ctx *c, const char *action, const char *kind, int64_t id, cJSON *detail);
 

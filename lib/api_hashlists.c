@@ -538,12 +538,7 @@ int h_hashlist_export(struct ctx *c)
     c->ctype = types[j->fmt];
     c->stream = export_stream;
     c->stream_arg = j;
-    c->audit_after = "hashlist.export";
-    char *obj = ctx_alloc(c, 40);
-    if (obj) {
-        snprintf(obj, 40, "hash_list:%lld", (long long)id);
-        c->audit_object = obj;
-    }
+    ctx_audit_read(c, "hashlist.export", "hash_list:%lld", (long long)id);
     return CP_OK;
 }
 
@@ -804,12 +799,7 @@ int h_match(struct ctx *c)
     c->status = 200;
     c->ctype = "application/json";
     /* Matching is a search of the lists: on the audit trail with its size. */
-    c->audit_after = "hash.match";
-    char *obj = ctx_alloc(c, 48);
-    if (obj) {
-        snprintf(obj, 48, "inputs:%d hits:%ld", i, hits);
-        c->audit_object = obj;
-    }
+    ctx_audit_read(c, "hash.match", "inputs:%d hits:%ld", i, hits);
     return CP_OK;
 }
 

@@ -495,14 +495,8 @@ int h_iwol_get(struct ctx *c)
     c->status = 200;
     c->ctype = "application/json";
     /* It lists evidence report URLs: a view like a report's. */
-    if (strcmp(c->method, "GET") == 0) {
-        c->audit_after = "iwol.view";
-        char *obj = ctx_alloc(c, 32);
-        if (obj) {
-            snprintf(obj, 32, "iwol:%lld", (long long)id);
-            c->audit_object = obj;
-        }
-    }
+    if (strcmp(c->method, "GET") == 0)
+        ctx_audit_read(c, "iwol.view", "iwol:%lld", (long long)id);
     return CP_OK;
 }
 

@@ -15,17 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Append an audit entry for the caller inside the open transaction. */
-static int audit_me(struct ctx *c, const char *action, const char *kind, int64_t id, const char *detail)
-{
-    char obj[48];
-    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)id);
-    struct audit_entry e = {.user_id = c->who.user_id, .org_id = c->who.org_id, .actor = c->who.email,
-                            .ip = c->remote_addr, .request_id = c->request_id, .action = action, .object = obj,
-                            .detail = detail};
-    return audit_append(c->db, &e);
-}
-
 /* One session of GET /api/v1/me/sessions. */
 static void session_row(struct ctx *c, struct jw *w, sqlite3_stmt *st)
 {
@@ -71,7 +60,7 @@ static int own_row_change(struct ctx *c, const char *sql, const char *action, co
     int rc = sqlite3_step(st);
     int n = sqlite3_changes(c->db->h);
     db_done(st);
-    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : audit_me(c, action, kind, id, NULL);
+    int e = rc != SQLITE_DONE ? db_err(rc) : !n ? CP_NOTFOUND : ctx_audit(c, action, kind, id, NULL);
     if (e != CP_OK) {
         db_rollback(c->db);
         return e;

@@ -294,12 +294,7 @@ int h_package_download(struct ctx *c)
     ctx_header(c, "Content-Disposition", disp);
     c->status = 200;
     c->ctype = enc ? "application/octet-stream" : "application/zip";
-    c->audit_after = "package.download";
-    char *obj = ctx_alloc(c, 120);
-    if (obj) {
-        snprintf(obj, 120, "package:%lld sha256:%s", (long long)id, sha);
-        c->audit_object = obj;
-    }
+    ctx_audit_read(c, "package.download", "package:%lld sha256:%s", (long long)id, sha);
     return CP_OK;
 }
 

@@ -33,11 +33,8 @@ int h_report_get(struct ctx *c)
         return ctx_bad(c, c->q[0].k, "this resource takes no parameters");
     int st = reports_get(c, id, &c->out);
     if (st == CP_OK) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "report:%lld", (long long)id);
         c->ctype = "application/json";
-        c->audit_after = "report.view";
-        c->audit_object = ctx_strdup(c, obj);
+        ctx_audit_read(c, "report.view", "report:%lld", (long long)id);
     }
     return st;
 }

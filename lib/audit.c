@@ -164,6 +164,19 @@ int audit_append(struct db *d, const struct audit_entry *e)
     return db_commit(d);
 }
 
+/* An entry from an actor template and an object kind and id. */
+int audit_record(struct db *d, const struct audit_entry *by, const char *action, const char *kind, int64_t id,
+                 const char *detail)
+{
+    char obj[64];
+    snprintf(obj, sizeof obj, "%s:%lld", kind ? kind : "", (long long)id);
+    struct audit_entry e = *by;
+    e.action = action;
+    e.object = kind ? obj : NULL;
+    e.detail = detail;
+    return audit_append(d, &e);
+}
+
 /* One deferred entry: the entry with its strings copied into text[] (one
  * allocation, freed with one free), the read's time and when it was queued. */
 struct audit_deferred {

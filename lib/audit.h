@@ -67,6 +67,12 @@ size_t audit_queue_len(const struct db *d);
 /* The clock of the flush deadlines: monotonic milliseconds. */
 int64_t audit_clock_ms(void);
 
+/* Append an entry made from the actor template by (user, org, actor, address,
+ * request id) with this action, the object "<kind>:<id>" (kind NULL: none)
+ * and detail (JSON text or NULL): the one way modules record their changes. */
+int audit_record(struct db *d, const struct audit_entry *by, const char *action, const char *kind, int64_t id,
+                 const char *detail);
+
 /* Check the whole chain and the signed heads. CP_OK, or CP_CONFLICT with the
  * first bad entry's id in *bad_id (0 when the fault is a missing tail) and a
  * one-line reason in err. */

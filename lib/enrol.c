@@ -22,19 +22,6 @@ static int link_hash(const char *token, uint8_t out[32])
     return 0;
 }
 
-/* Append an audit entry made from by with this action, object and detail. */
-static int audit_as(struct db *d, const struct audit_entry *by, const char *action, int64_t user_id,
-                    const char *detail)
-{
-    char obj[40];
-    snprintf(obj, sizeof obj, "user:%lld", (long long)user_id);
-    struct audit_entry e = *by;
-    e.action = action;
-    e.object = obj;
-    e.detail = detail;
-    return audit_append(d, &e);
-}
-
 /* Void older links and store a new one, in the open transaction. */
 int enrol_issue(struct db *d, const struct config *cfg, const struct audit_entry *by, int64_t user_id,
                 const char *purpose, char token[ENROL_TOKEN_LEN], int64_t *expires_at)
@@ -69,7 +56,7 @@ int enrol_issue(struct db *d, const struct config *cfg, const struct audit_entry
         return db_err(rc);
     char detail[96];
     snprintf(detail, sizeof detail, "{\"purpose\":\"%s\",\"expires_at\":%lld}", purpose, (long long)*expires_at);
-    return audit_as(d, by, "enrolment.issue", user_id, detail);
+    return audit_record(d, by, "enrolment.issue", "user", user_id, detail);
 }
 
 /* Find a link's row and its person; CP_GONE when expired or used. */
@@ -163,7 +150,7 @@ int enrol_complete(struct db *d, const struct config *cfg, const char *token, co
     char detail[64];
     snprintf(detail, sizeof detail, "{\"purpose\":\"%s\"}", info->purpose);
     struct audit_entry by = {.user_id = info->user_id, .actor = info->email, .ip = ip, .request_id = request_id};
-    st = rc == SQLITE_DONE ? audit_as(d, &by, "enrolment.complete", info->user_id, detail) : db_err(rc);
+    st = rc == SQLITE_DONE ? audit_record(d, &by, "enrolment.complete", "user", info->user_id, detail) : db_err(rc);
     if (st != CP_OK) {
         db_rollback(d);
         return st;

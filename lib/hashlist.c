@@ -11,21 +11,15 @@
 static const char *const SCHEMES[] = {"none", "vic_us", "uk_abc", "ncmec", "interpol_baseline", NULL};
 static const char *const KINDS[] = {"normal", "warning", NULL};
 
-/* Append an audit entry made from by, inside the open transaction. */
+/* The audit entry of a list change (detail consumed), in the open transaction. */
 static int audit_list(struct db *d, const struct audit_entry *by, const char *action, int64_t list_id, cJSON *detail)
 {
-    char obj[48], *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
+    char *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
     cJSON_Delete(detail);
-    snprintf(obj, sizeof obj, "hash_list:%lld", (long long)list_id);
-    struct audit_entry e = *by;
-    e.action = action;
-    e.object = obj;
-    e.detail = text;
-    int st = audit_append(d, &e);
+    int st = audit_record(d, by, action, "hash_list", list_id, text);
     free(text);
     return st;
 }
-
 /* Create a list after validating every field. */
 int hashlist_create(struct db *d, const struct audit_entry *by, int64_t org_id, const char *name,
                     const char *description, const char *scheme, const char *kind, int64_t *id, char *err,

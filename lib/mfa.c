@@ -12,11 +12,9 @@
 static int mfa_audit(struct db *d, const struct caller *who, const char *ip, const char *request_id,
                      const char *action)
 {
-    char obj[40];
-    snprintf(obj, sizeof obj, "user:%lld", (long long)who->user_id);
-    struct audit_entry e = {.user_id = who->user_id, .org_id = who->org_id, .actor = who->email, .ip = ip,
-                            .request_id = request_id, .action = action, .object = obj};
-    return audit_append(d, &e);
+    struct audit_entry by = {.user_id = who->user_id, .org_id = who->org_id, .actor = who->email, .ip = ip,
+                             .request_id = request_id};
+    return audit_record(d, &by, action, "user", who->user_id, NULL);
 }
 
 /* Whether TOTP is on for the user. */

@@ -47,11 +47,10 @@ static int insert_done(struct db *d, sqlite3_stmt *st, int64_t *id, const char *
 static int audit_access(struct db *d, const char *actor, const char *action, const char *kind, int64_t id,
                         cJSON *detail, char *err, size_t errlen)
 {
-    char *text = cJSON_PrintUnformatted(detail), obj[48];
+    char *text = cJSON_PrintUnformatted(detail);
     cJSON_Delete(detail);
-    snprintf(obj, sizeof obj, "%s:%lld", kind, (long long)id);
-    struct audit_entry e = {.actor = actor, .action = action, .object = obj, .detail = text};
-    int rc = audit_append(d, &e);
+    struct audit_entry by = {.actor = actor};
+    int rc = audit_record(d, &by, action, kind, id, text);
     if (rc == CP_OK)
         rc = db_bump(d, "access");
     free(text);
