@@ -746,6 +746,10 @@ int h_match(struct ctx *c)
         return st;
     }
     struct hashmatch_cand cand[MATCH_MAX_CANDIDATES];
+    if ((st = hashmatch_begin(c->db, index_path(c))) != CP_OK) {
+        cJSON_Delete(b);
+        return st;
+    }
     struct jw w;
     buf_reset(&c->out);
     jw_init(&w, &c->out);
@@ -778,7 +782,7 @@ int h_match(struct ctx *c)
             jw_obj_end(&w);
             continue;
         }
-        st = hashmatch_candidates(c->db, index_path(c), alg, val, max_distance, cand, MATCH_MAX_CANDIDATES, &n);
+        st = hashmatch_lookup(alg, val, max_distance, cand, MATCH_MAX_CANDIDATES, &n);
         if (st == CP_LIMITED) {
             jw_key(&w, "truncated");
             jw_bool(&w, 1);
@@ -829,27 +833,14 @@ int h_report_hash_hits(struct ctx *c)
     jw_obj(&w);
     jw_key(&w, "items");
     jw_arr(&w);
-    static const struct {
-        enum hashfmt_alg alg;
-        int col;
-    } cols[] = {{HF_MD5, 1}, {HF_SHA1, 2}, {HF_SHA256, 3}, {HF_PDQ, 4}, {HF_PHOTODNA, 6}};
-    int rc, st = CP_OK, rows = 0;
+    int rc, st = hashmatch_begin(c->db, index_path(c)), rows = 0;
     while (st == CP_OK && (rc = sqlite3_step(m)) == SQLITE_ROW) {
         rows++;
         struct hashmatch_cand all[MATCH_MAX_CANDIDATES];
         size_t total = 0;
-        for (size_t k = 0; st == CP_OK && k < sizeof cols / sizeof *cols; k++) {
-            if ((size_t)sqlite3_column_bytes(m, cols[k].col) != hashfmt_alg_size(cols[k].alg))
-                continue;
-            if (cols[k].alg == HF_PDQ && sqlite3_column_type(m, 5) != SQLITE_NULL && sqlite3_column_int(m, 5) < 50)
-                continue;
-            size_t n = 0;
-            st = hashmatch_candidates(c->db, index_path(c), cols[k].alg, sqlite3_column_blob(m, cols[k].col), 31,
-                                      all + total, MATCH_MAX_CANDIDATES - total, &n);
-            if (st == CP_LIMITED)
-                st = CP_OK;
-            total += n;
-        }
+        st = hashmatch_media(m, 31, all, MATCH_MAX_CANDIDATES, &total);
+        if (st == CP_LIMITED)
+            st = CP_OK;
         jw_obj(&w);
         jw_key(&w, "media_id");
         jw_int(&w, sqlite3_column_int64(m, 0));

@@ -177,23 +177,27 @@ static int delta_load(struct db *d, int64_t covered)
     return CP_OK;
 }
 
+/* The index (reopened when replaced) and the delta, made current once per
+ * batch of lookups rather than once a lookup: a stat of the file and a
+ * version read cost more than a lookup. */
+static struct hidx *cur_index;
+int hashmatch_begin(struct db *d, const char *path)
+{
+    cur_index = index_get(path);
+    return delta_load(d, cur_index ? (int64_t)hidx_version(cur_index) : 0);
+}
+
 /* Candidates for one value: the index, then entries changed after it was built. */
-int hashmatch_candidates(struct db *d, const char *path, enum hashfmt_alg alg, const uint8_t *value, int max_distance,
-                         struct hashmatch_cand *out, size_t cap, size_t *n)
+int hashmatch_lookup(enum hashfmt_alg alg, const uint8_t *value, int max_distance, struct hashmatch_cand *out,
+                     size_t cap, size_t *n)
 {
     struct found f = {.c = out, .cap = cap};
-    struct hidx *x = index_get(path);
-    int64_t covered = 0;
-    if (x) {
-        covered = (int64_t)hidx_version(x);
+    if (cur_index) {
         if (alg == HF_PDQ)
-            hidx_pdq(x, value, max_distance, on_pdq, &f);
+            hidx_pdq(cur_index, value, max_distance, on_pdq, &f);
         else
-            hidx_exact(x, (enum hidx_alg)alg, value, on_exact, &f);
+            hidx_exact(cur_index, (enum hidx_alg)alg, value, on_exact, &f);
     }
-    int st = delta_load(d, covered);
-    if (st != CP_OK)
-        return st;
     size_t len = hashfmt_alg_size(alg);
     for (size_t i = 0; i < delta.n; i++) {
         const struct delta_entry *e = &delta.e[i];
@@ -224,19 +228,23 @@ int64_t hashmatch_delta(struct db *d, const char *path)
     return n;
 }
 
-/* The media hash columns and their algorithms, in media's column order. */
+/* The hash columns of a media row selected as (id, md5, sha1, sha256, pdq,
+ * pdq_quality, photodna): every media query here and in the API uses that order. */
 static const struct {
     enum hashfmt_alg alg;
     int col;
 } MEDIA_HASHES[] = {{HF_MD5, 1}, {HF_SHA1, 2}, {HF_SHA256, 3}, {HF_PDQ, 4}, {HF_PHOTODNA, 6}};
 
-/* Record the hits of one media row against whatever index get() answers for. */
-static int media_hits(struct db *d, sqlite3_stmt *m, int max_distance,
-                      int (*get)(void *arg, enum hashfmt_alg, const uint8_t *, struct hashmatch_cand *, size_t, size_t *),
-                      void *arg, int64_t now, int64_t *hits)
+/* A lookup function: the shared index (hashmatch_lookup) or a small one. */
+typedef int (*lookup_fn)(void *arg, enum hashfmt_alg, const uint8_t *, struct hashmatch_cand *, size_t, size_t *);
+
+/* The candidates of every hash of one media row (columns as MEDIA_COLS
+ * describes), PDQ of poor quality skipped, at most cap in all. */
+static int media_gather(sqlite3_stmt *m, lookup_fn get, void *arg, struct hashmatch_cand *out, size_t cap, size_t *n)
 {
-    int64_t media_id = sqlite3_column_int64(m, 0);
-    for (size_t i = 0; i < sizeof MEDIA_HASHES / sizeof *MEDIA_HASHES; i++) {
+    *n = 0;
+    int st = CP_OK;
+    for (size_t i = 0; i < sizeof MEDIA_HASHES / sizeof *MEDIA_HASHES && *n < cap; i++) {
         int col = MEDIA_HASHES[i].col;
         enum hashfmt_alg a = MEDIA_HASHES[i].alg;
         if ((size_t)sqlite3_column_bytes(m, col) != hashfmt_alg_size(a))
@@ -244,44 +252,52 @@ static int media_hits(struct db *d, sqlite3_stmt *m, int max_distance,
         /* PDQ of poor quality matches too much to mean anything. */
         if (a == HF_PDQ && sqlite3_column_type(m, 5) != SQLITE_NULL && sqlite3_column_int(m, 5) < 50)
             continue;
-        uint8_t v[144];
-        memcpy(v, sqlite3_column_blob(m, col), hashfmt_alg_size(a));
-        struct hashmatch_cand cand[256];
-        size_t n = 0;
-        int st = get(arg, a, v, cand, 256, &n);
+        size_t k = 0;
+        st = get(arg, a, sqlite3_column_blob(m, col), out + *n, cap - *n, &k);
         if (st != CP_OK && st != CP_LIMITED)
             return st;
-        for (size_t k = 0; k < n; k++) {
-            sqlite3_stmt *ins = db_prep(d, "INSERT INTO hash_hits(media_id, entry_id, distance, found_at) VALUES (?,?,?,?)"
-                                           " ON CONFLICT DO UPDATE SET distance = excluded.distance"
-                                           " WHERE distance != excluded.distance");
-            if (!ins)
-                return CP_ERR;
-            sqlite3_bind_int64(ins, 1, media_id);
-            sqlite3_bind_int64(ins, 2, cand[k].entry_id);
-            sqlite3_bind_int(ins, 3, cand[k].distance);
-            sqlite3_bind_int64(ins, 4, now);
-            int rc = sqlite3_step(ins);
-            *hits += sqlite3_changes(d->h);
-            db_done(ins);
-            if (rc != SQLITE_DONE)
-                return db_err(rc);
-        }
+        *n += k;
     }
-    (void)max_distance;
-    return CP_OK;
+    return st;
 }
 
-/* Lookup through the shared index and delta. */
-struct full_ctx {
-    struct db *d;
-    const char *path;
-    int max_distance;
-};
+/* Lookup through the shared index and delta at one distance. */
 static int get_full(void *arg, enum hashfmt_alg a, const uint8_t *v, struct hashmatch_cand *c, size_t cap, size_t *n)
 {
-    struct full_ctx *f = arg;
-    return hashmatch_candidates(f->d, f->path, a, v, f->max_distance, c, cap, n);
+    return hashmatch_lookup(a, v, *(const int *)arg, c, cap, n);
+}
+
+/* Every hash of one media row looked up (after hashmatch_begin). */
+int hashmatch_media(sqlite3_stmt *m, int max_distance, struct hashmatch_cand *out, size_t cap, size_t *n)
+{
+    return media_gather(m, get_full, &max_distance, out, cap, n);
+}
+
+/* Record the hits of one media row against whatever index get() answers for. */
+static int media_hits(struct db *d, sqlite3_stmt *m, lookup_fn get, void *arg, int64_t now, int64_t *hits)
+{
+    struct hashmatch_cand cand[1024];
+    size_t n = 0;
+    int st = media_gather(m, get, arg, cand, sizeof cand / sizeof *cand, &n);
+    if (st != CP_OK && st != CP_LIMITED)
+        return st;
+    for (size_t k = 0; k < n; k++) {
+        sqlite3_stmt *ins = db_prep(d, "INSERT INTO hash_hits(media_id, entry_id, distance, found_at) VALUES (?,?,?,?)"
+                                       " ON CONFLICT DO UPDATE SET distance = excluded.distance"
+                                       " WHERE distance != excluded.distance");
+        if (!ins)
+            return CP_ERR;
+        sqlite3_bind_int64(ins, 1, sqlite3_column_int64(m, 0));
+        sqlite3_bind_int64(ins, 2, cand[k].entry_id);
+        sqlite3_bind_int(ins, 3, cand[k].distance);
+        sqlite3_bind_int64(ins, 4, now);
+        int rc = sqlite3_step(ins);
+        *hits += sqlite3_changes(d->h);
+        db_done(ins);
+        if (rc != SQLITE_DONE)
+            return db_err(rc);
+    }
+    return CP_OK;
 }
 
 /* Lookup in a small index of just the changed entries. */
@@ -304,9 +320,8 @@ static int get_small(void *arg, enum hashfmt_alg a, const uint8_t *v, struct has
 
 /* Walk media rows with id in (from, to] in batches of one transaction each,
  * recording hits through get. */
-static int media_walk(struct db *d, int64_t from, int64_t to, int max_distance,
-                      int (*get)(void *, enum hashfmt_alg, const uint8_t *, struct hashmatch_cand *, size_t, size_t *),
-                      void *arg, int64_t *hits, char *err, size_t errlen)
+static int media_walk(struct db *d, int64_t from, int64_t to, lookup_fn get, void *arg, int64_t *hits, char *err,
+                      size_t errlen)
 {
     int64_t now = util_now();
     for (int64_t lo = from; lo < to;) {
@@ -321,7 +336,7 @@ static int media_walk(struct db *d, int64_t from, int64_t to, int max_distance,
             sqlite3_bind_int64(m, 2, to);
             while (st == CP_OK && (rc = sqlite3_step(m)) == SQLITE_ROW) {
                 last = sqlite3_column_int64(m, 0);
-                st = media_hits(d, m, max_distance, get, arg, now, hits);
+                st = media_hits(d, m, get, arg, now, hits);
             }
             db_done(m);
         }
@@ -387,7 +402,7 @@ int hashmatch_correlate(struct db *d, const char *path, int max_distance, int64_
         hidx_builder_free(b);
         if (st == CP_OK && n) {
             struct small_ctx s = {.x = hidx_open(tmp, err, errlen), .max_distance = max_distance};
-            st = s.x ? media_walk(d, 0, media_mark, max_distance, get_small, &s, new_hits, err, errlen) : CP_ERR;
+            st = s.x ? media_walk(d, 0, media_mark, get_small, &s, new_hits, err, errlen) : CP_ERR;
             if (s.x)
                 hidx_close(s.x);
         }
@@ -395,8 +410,9 @@ int hashmatch_correlate(struct db *d, const char *path, int max_distance, int64_
     }
     /* 2. Media that arrived since the last run, against everything. */
     if (st == CP_OK && media_max > media_mark) {
-        struct full_ctx f = {.d = d, .path = path, .max_distance = max_distance};
-        st = media_walk(d, media_mark, media_max, max_distance, get_full, &f, new_hits, err, errlen);
+        st = hashmatch_begin(d, path);
+        if (st == CP_OK)
+            st = media_walk(d, media_mark, media_max, get_full, &max_distance, new_hits, err, errlen);
     }
     /* 3. Hits of removed entries go; the watermarks move. */
     if (st == CP_OK && (st = db_begin(d)) == CP_OK) {

@@ -38,10 +38,18 @@ struct hashmatch_cand {
     int distance;
 };
 
-/* Candidates for one value: from the index and the delta, without repeats, at
- * most cap (CP_LIMITED when there were more). */
-int hashmatch_candidates(struct db *d, const char *path, enum hashfmt_alg alg, const uint8_t *value, int max_distance,
-                         struct hashmatch_cand *out, size_t cap, size_t *n);
+/* Make the index (reopened when replaced) and the delta current: once before
+ * a batch of lookups. */
+int hashmatch_begin(struct db *d, const char *path);
+
+/* Candidates for one value (after hashmatch_begin): from the index and the
+ * delta, without repeats, at most cap (CP_LIMITED when there were more). */
+int hashmatch_lookup(enum hashfmt_alg alg, const uint8_t *value, int max_distance, struct hashmatch_cand *out,
+                     size_t cap, size_t *n);
+
+/* The candidates of every hash of a media row whose columns are (id, md5,
+ * sha1, sha256, pdq, pdq_quality, photodna), PDQ under quality 50 skipped. */
+int hashmatch_media(sqlite3_stmt *m, int max_distance, struct hashmatch_cand *out, size_t cap, size_t *n);
 
 /* Correlate media with the lists for the cross-references (hash_hits), by
  * watermarks so each run does only new work: entries changed since the last
