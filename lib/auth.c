@@ -125,14 +125,10 @@ static int login_failed(struct db *d, const struct config *cfg, const char *emai
     return CP_DENIED;
 }
 
-/* Verify credentials and open a session. */
-int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password, const char *totp,
-               const char *ip, const char *ua, const char *request_id, char *token, struct caller *who)
+/* CP_LIMITED when this address has failed signin_ip_limit times within the
+ * window (sign-in and re-authentication both count and both check). */
+static int ip_limited(struct db *d, const struct config *cfg, const char *ip, int64_t now)
 {
-    if (sodium_init() < 0)
-        return CP_ERR;
-    int64_t now = util_now();
-    /* One address that keeps failing is refused before any password is checked. */
     sqlite3_stmt *st = db_prep(d, "SELECT count(*) FROM signin_failures WHERE ip = ? AND at > ?");
     if (!st)
         return CP_ERR;
@@ -143,8 +139,21 @@ int auth_login(struct db *d, const struct config *cfg, const char *email, const 
     db_done(st);
     if (rc != SQLITE_ROW)
         return db_err(rc);
-    if (recent >= cfg->signin_ip_limit)
-        return CP_LIMITED;
+    return recent >= cfg->signin_ip_limit ? CP_LIMITED : CP_OK;
+}
+
+/* Verify credentials and open a session. */
+int auth_login(struct db *d, const struct config *cfg, const char *email, const char *password, const char *totp,
+               const char *ip, const char *ua, const char *request_id, char *token, struct caller *who)
+{
+    if (sodium_init() < 0)
+        return CP_ERR;
+    int64_t now = util_now();
+    /* One address that keeps failing is refused before any password is checked. */
+    int rc = ip_limited(d, cfg, ip, now);
+    if (rc != CP_OK)
+        return rc;
+    sqlite3_stmt *st;
     st = db_prep(d, "SELECT " CALLER_COLS ", u.pw_hash, u.disabled, coalesce(u.locked_until, 0), u.totp_enabled"
                     " FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.email = ?");
     if (!st)
@@ -293,18 +302,10 @@ int auth_reauth(struct db *d, const struct config *cfg, struct caller *who, cons
     if (sodium_init() < 0 || !who->session_id)
         return CP_ERR;
     int64_t now = util_now();
-    sqlite3_stmt *st = db_prep(d, "SELECT count(*) FROM signin_failures WHERE ip = ? AND at > ?");
-    if (!st)
-        return CP_ERR;
-    db_bind_text(st, 1, ip ? ip : "");
-    sqlite3_bind_int64(st, 2, now - cfg->signin_ip_window_s);
-    int rc = sqlite3_step(st);
-    int64_t recent = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    db_done(st);
-    if (rc != SQLITE_ROW)
-        return db_err(rc);
-    if (recent >= cfg->signin_ip_limit)
-        return CP_LIMITED;
+    int rc = ip_limited(d, cfg, ip, now);
+    if (rc != CP_OK)
+        return rc;
+    sqlite3_stmt *st;
     st = db_prep(d, "SELECT pw_hash, totp_enabled, coalesce(locked_until, 0) FROM users WHERE id = ?");
     if (!st)
         return CP_ERR;
