@@ -17,32 +17,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startStack, PASSWORD, USERS } from '../lib/stack.mjs';
-import { launchBrowser, newActor, signIn, screenshot, totpCode } from './lib.mjs';
+import { launchBrowser, newActor, signIn, screenshot, totpCode, stepper } from './lib.mjs';
 
 const HOTLINE_ADMIN = 'admin@eokm.example';
 const AGENCY = 'Testland Police Online Child Protection Unit';
 const OFFICER = 'Olivia Officer';
 const OFFICER_EMAIL = 'olivia.officer@testland-police.example';
 const OFFICER_PASSWORD = 'a long passphrase for olivia 42';
-
-// Runs named steps as subtests of t; after a failure the rest are skipped. Each step names
-// the actor whose page it checks, and may list the [status, url] errors it expects.
-function stepper(t) {
-  let failed = false;
-  return (name, actor, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    actor.allowed.length = 0;
-    actor.problems.length = 0;
-    try {
-      await fn();
-      await actor.page.waitForTimeout(50);
-      assert.deepEqual(actor.problems, [], 'console errors / CSP violations');
-    } catch (err) {
-      failed = true;
-      await screenshot(actor.page, `failure-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw err;
-    }
-  });
-}
 
 // Opens the access-requests tab of admin.html and the request with this id.
 async function openRequest(page, base, id) {
@@ -79,7 +60,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
   const base = stack.base;
   const browser = await launchBrowser();
   t.after(() => browser.close());
-  const step = stepper(t);
+  const step = stepper(t, 'access');
   const anon = await newActor(browser, 'anonymous');
   const op = await newActor(browser, 'operator');
   const hotline = await newActor(browser, 'hotline admin');
@@ -405,7 +386,7 @@ test('with MFA required, sign-in goes to TOTP enrolment first', { timeout: 12000
   const base = stack.base;
   const browser = await launchBrowser();
   t.after(() => browser.close());
-  const step = stepper(t);
+  const step = stepper(t, 'access');
   const lea = await newActor(browser, 'lea analyst');
   const { page } = lea;
   let codes = [];

@@ -13,29 +13,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startStack, clientFor, USERS, PASSWORD } from '../lib/stack.mjs';
-import { launchBrowser, newActor, signIn, screenshot } from './lib.mjs';
+import { launchBrowser, newActor, signIn, screenshot, stepper } from './lib.mjs';
 
 const LIST = 'NL browser test list';
 const hex = (n) => randomBytes(n).toString('hex');
-
-// Runs named steps as subtests of t; after a failure the rest are skipped. Each step may
-// push [status, urlRegExp] pairs to actor.allowed for the HTTP errors it provokes.
-function stepper(t, actor) {
-  let failed = false;
-  return (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    actor.allowed.length = 0;
-    actor.problems.length = 0;
-    try {
-      await fn();
-      await actor.page.waitForTimeout(50);
-      assert.deepEqual(actor.problems, [], 'console errors / CSP violations');
-    } catch (err) {
-      failed = true;
-      await screenshot(actor.page, `failure-hashlists-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw err;
-    }
-  });
-}
 
 // The hash values shown in the entries table, in order.
 function entryValues(page) {
@@ -55,7 +36,7 @@ test('hash lists in the browser', { timeout: 240000 }, async (t) => {
   t.after(() => browser.close());
   const nl = await newActor(browser, 'NL analyst');
   const { page } = nl;
-  const step = stepper(t, nl);
+  const step = stepper(t, 'hashlists', nl);
 
   // A media item NL may see with its hashes, so the list has a report hit after correlation.
   const media = stack.sql(`SELECT m.id AS media, r.id AS report, lower(hex(m.md5)) AS md5 FROM media m

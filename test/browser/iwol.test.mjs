@@ -18,30 +18,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, USERS, PASSWORD } from '../lib/stack.mjs';
-import { launchBrowser, newActor, signIn, screenshot } from './lib.mjs';
+import { launchBrowser, newActor, signIn, screenshot, stepper } from './lib.mjs';
 
 const DE_ANALYST = 'de-analyst@police.example';
 const JUSTIFICATION = 'Synthetic test data.\nA gallery site that serves Baseline material from several countries.';
 const REASON = 'Verified by NL and DE; the evidence meets all three criteria (synthetic).';
-
-// Runs named steps as subtests of t; after a failure the rest are skipped. Each step names
-// the actor whose page it checks, and may push [status, urlRegExp] pairs to actor.allowed.
-function stepper(t) {
-  let failed = false;
-  return (name, actor, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    actor.allowed.length = 0;
-    actor.problems.length = 0;
-    try {
-      await fn();
-      await actor.page.waitForTimeout(50);
-      assert.deepEqual(actor.problems, [], 'console errors / CSP violations');
-    } catch (err) {
-      failed = true;
-      await screenshot(actor.page, `failure-iwol-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw err;
-    }
-  });
-}
 
 // Runs writing SQL on the stack's database with a busy timeout (the server runs alongside).
 function sqlWrite(stack, query) {
@@ -118,7 +99,7 @@ test('IWOL suggestion, verification, submission and decision in the browser', { 
   const nl = await newActor(browser, 'NL analyst');
   const de = await newActor(browser, 'DE analyst');
   const ip = await newActor(browser, 'INTERPOL analyst');
-  const step = stepper(t);
+  const step = stepper(t, 'iwol');
   let id = 0;
 
   await step('the NL analyst has IWOL in the navigation and its tabs', nl, async () => {

@@ -2,6 +2,7 @@
 // watching pages for console errors / CSP violations (with per-step allowances for the
 // HTTP errors a step provokes on purpose), signing in, and RFC 6238 TOTP codes.
 
+import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -95,4 +96,28 @@ export function totpCode(secret, ms = Date.now()) {
   const h = createHmac('sha1', base32Decode(secret)).update(counter).digest();
   const offset = h[h.length - 1] & 0x0f;
   return String((h.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// Runs named steps as subtests of t; after a failure the rest are skipped. A step is
+// step(name, actor, fn), or step(name, fn) for the default actor; it may push
+// [status, urlRegExp] pairs to actor.allowed for the HTTP errors it provokes, and fails
+// on any other console error, page error or CSP violation (screenshot kept).
+export function stepper(t, prefix, defaultActor) {
+  let failed = false;
+  return (name, a, b) => {
+    const actor = typeof a === 'function' ? defaultActor : a, fn = typeof a === 'function' ? a : b;
+    return t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+      actor.allowed.length = 0;
+      actor.problems.length = 0;
+      try {
+        await fn();
+        await actor.page.waitForTimeout(50);
+        assert.deepEqual(actor.problems, [], 'console errors / CSP violations');
+      } catch (err) {
+        failed = true;
+        await screenshot(actor.page, `failure-${prefix}-${name.replace(/\W+/g, '-')}`).catch(() => {});
+        throw err;
+      }
+    });
+  };
 }

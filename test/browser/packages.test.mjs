@@ -18,30 +18,11 @@ import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, USERS, PASSWORD, BUILD } from '../lib/stack.mjs';
-import { launchBrowser, newActor, signIn, screenshot } from './lib.mjs';
+import { launchBrowser, newActor, signIn, screenshot, stepper } from './lib.mjs';
 
 const TITLE = 'Operation Browser';
 const CASE_REF = 'NL-2026-042';
 const PASSPHRASE = 'correct horse battery staple';
-
-// Runs named steps as subtests of t; after a failure the rest are skipped. Each step may
-// push [status, urlRegExp] pairs to actor.allowed for the HTTP errors it provokes.
-function stepper(t, actor) {
-  let failed = false;
-  return (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    actor.allowed.length = 0;
-    actor.problems.length = 0;
-    try {
-      await fn();
-      await actor.page.waitForTimeout(50);
-      assert.deepEqual(actor.problems, [], 'console errors / CSP violations');
-    } catch (err) {
-      failed = true;
-      await screenshot(actor.page, `failure-packages-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw err;
-    }
-  });
-}
 
 // `cport package verify` on a file; returns {code, out} instead of throwing.
 function verify(file, args) {
@@ -77,7 +58,7 @@ test('intelligence packages in the browser', { timeout: 240000 }, async (t) => {
   t.after(() => browser.close());
   const nl = await newActor(browser, 'NL analyst');
   const { page } = nl;
-  const step = stepper(t, nl);
+  const step = stepper(t, 'packages', nl);
   const key = (await (await fetch(`${base}/api/v1/keys`)).json()).keys[0].public_key;
   assert.match(key, /^[0-9a-f]{64}$/, 'the instance has a signing key');
 
