@@ -269,6 +269,28 @@ int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec
     return rows_write(c, st, key, NULL, spec);
 }
 
+/* One row as the answer. */
+int ctx_row(struct ctx *c, sqlite3_stmt *st, const char *spec, int status)
+{
+    if (!st)
+        return CP_ERR;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
+    }
+    struct jw w;
+    buf_reset(&c->out);
+    jw_init(&w, &c->out);
+    jw_obj(&w);
+    jw_columns(&w, st, spec);
+    jw_obj_end(&w);
+    db_done(st);
+    c->status = status;
+    c->ctype = "application/json";
+    return CP_OK;
+}
+
 /* One keyset page of rows. */
 int ctx_keyset_page(struct ctx *c, sqlite3_stmt *st, long limit, const char *spec)
 {

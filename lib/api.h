@@ -144,6 +144,10 @@ int ctx_rows(struct ctx *c, sqlite3_stmt *st, const char *key,
 /* The same with the rows written by a jw_columns spec instead of a function. */
 int ctx_table(struct ctx *c, sqlite3_stmt *st, const char *key, const char *spec);
 
+/* One object from the first row of st, written by spec (jw_columns), with
+ * this status; CP_NOTFOUND when st has no row. Finishes st. */
+int ctx_row(struct ctx *c, sqlite3_stmt *st, const char *spec, int status);
+
 /* A keyset page: {"items": [...], "next_cursor": "<id>" | null} from st,
  * whose first column is the row id and which was asked for limit + 1 rows
  * (the extra row only tells there is more). Rows are written by spec

@@ -545,24 +545,11 @@ static int agreement_answer(struct ctx *c, int64_t id, int status)
 {
     sqlite3_stmt *st = db_prep(c->db, "SELECT " AGREEMENT_COLS " FROM agreements a JOIN orgs o ON o.id = a.lea_org_id"
                                       " WHERE a.id = ?5");
-    if (!st)
-        return CP_ERR;
-    sqlite3_bind_int64(st, 4, util_now());
-    sqlite3_bind_int64(st, 5, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        db_done(st);
-        return rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
+    if (st) {
+        sqlite3_bind_int64(st, 4, util_now());
+        sqlite3_bind_int64(st, 5, id);
     }
-    struct jw w;
-    jw_init(&w, &c->out);
-    jw_obj(&w);
-    jw_columns(&w, st, AGREEMENT_SPEC);
-    jw_obj_end(&w);
-    db_done(st);
-    c->status = status;
-    c->ctype = "application/json";
-    return CP_OK;
+    return ctx_row(c, st, AGREEMENT_SPEC, status);
 }
 
 /* The audit detail of an agreement's terms. */

@@ -87,24 +87,7 @@ int h_hashlists_list(struct ctx *c)
 /* Answer one list. */
 static int list_answer(struct ctx *c, int64_t id, int status)
 {
-    sqlite3_stmt *st = lists_query(c, id);
-    if (!st)
-        return CP_ERR;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        db_done(st);
-        return rc == SQLITE_DONE ? CP_NOTFOUND : db_err(rc);
-    }
-    struct jw w;
-    buf_reset(&c->out);
-    jw_init(&w, &c->out);
-    jw_obj(&w);
-    jw_columns(&w, st, LIST_SPEC);
-    jw_obj_end(&w);
-    db_done(st);
-    c->status = status;
-    c->ctype = "application/json";
-    return CP_OK;
+    return ctx_row(c, lists_query(c, id), LIST_SPEC, status);
 }
 
 /* GET /api/v1/hash-lists/{id}. */

@@ -16,6 +16,7 @@
  */
 #include "domain.h"
 #include "handlers.h"
+#include "reports.h"
 #include "sqlq.h"
 
 #include <stdio.h>
@@ -239,49 +240,15 @@ int h_iwol_suggest(struct ctx *c)
             st = ctx_bad(c, f, "every criterion must be affirmed: %s must be true", f);
         }
     }
-    if (st == CP_OK && (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) < 1 || cJSON_GetArraySize(ids) > 100))
-        st = ctx_bad(c, "evidence.report_ids", "evidence.report_ids must list 1 to 100 report ids");
-    if (st == CP_OK) {
-        cJSON *clean = cJSON_CreateArray();
-        const cJSON *v;
-        cJSON_ArrayForEach(v, ids)
-        {
-            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble != (double)(int64_t)v->valuedouble)
-                st = CP_BAD;
-            else
-                cJSON_AddItemToArray(clean, cJSON_CreateNumber(v->valuedouble));
-        }
-        ids_json = cJSON_PrintUnformatted(clean);
-        cJSON_Delete(clean);
-        if (st == CP_BAD)
-            st = ctx_bad(c, "evidence.report_ids", "evidence.report_ids must hold whole positive numbers");
-    }
     /* Every evidence report in the caller's scope and on the domain; at least
      * one currently baseline. Which ones fail is not said. */
-    if (st == CP_OK) {
-        struct sqlq q;
-        sqlq_init(&q);
-        sqlq_sql(&q, "SELECT (SELECT count(DISTINCT value) FROM json_each(");
-        sqlq_text(&q, ids_json);
-        sqlq_sql(&q, ")), count(*), coalesce(sum(r.class_bits & 1), 0) FROM reports r WHERE r.id IN ");
-        sqlq_json_set(&q, ids_json);
-        sqlq_sql(&q, " AND r.domain = ");
-        sqlq_text(&q, domain);
-        sqlq_sql(&q, " AND ");
-        scope_where(&c->scope, SCOPE_SEE, &q);
-        sqlite3_stmt *s = sqlq_prepare(&q, c->db);
-        sqlq_free(&q);
-        int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-        int64_t want = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-        int64_t have = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0, base = rc == SQLITE_ROW ? sqlite3_column_int64(s, 2) : 0;
-        db_done(s);
-        if (rc != SQLITE_ROW)
-            st = db_err(rc);
-        else if (want != have)
-            st = ctx_bad(c, "evidence.report_ids", "every evidence report must be in your scope and on %s", domain);
-        else if (!base)
-            st = ctx_bad(c, "evidence.report_ids", "at least one evidence report needs a current baseline classification");
-    }
+    struct reports_ids n;
+    if (st == CP_OK && (st = reports_check_ids(c, ids, 100, domain, &ids_json, &n)) == CP_BAD)
+        st = ctx_bad(c, "evidence.report_ids", "evidence.report_ids must list 1 to 100 whole positive report ids");
+    else if (st == CP_OK && n.distinct != n.visible)
+        st = ctx_bad(c, "evidence.report_ids", "every evidence report must be in your scope and on %s", domain);
+    else if (st == CP_OK && !n.baseline)
+        st = ctx_bad(c, "evidence.report_ids", "at least one evidence report needs a current baseline classification");
     int64_t id = 0;
     int merged = 0;
     struct sug s = {0};

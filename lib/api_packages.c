@@ -24,47 +24,19 @@ static const char *const FILTER_KEYS[] = {"q", "hosting_country", "site_type", "
 static const char *const COMPOSE_FIELDS[] = {"title", "case_ref", "notes", "report_ids", "filter",
                                              "include_media_content", "passphrase", NULL};
 
-/* Check report_ids: positive integers, at most PACKAGE_MAX_IDS, every one in
- * the caller's scope (which ones are not is not said). *json gets the
+/* Check report_ids: whole positive numbers, at most PACKAGE_MAX_IDS, every one
+ * in the caller's scope (which ones are not is not said). *json gets the
  * canonical array text (caller frees). */
 static int check_ids(struct ctx *c, const cJSON *ids, char **json)
 {
-    int n = cJSON_GetArraySize(ids);
-    if (!cJSON_IsArray(ids) || n < 1 || n > PACKAGE_MAX_IDS)
-        return ctx_bad(c, "report_ids", "report_ids must be a list of 1 to %d report ids", PACKAGE_MAX_IDS);
-    cJSON *clean = cJSON_CreateArray();
-    const cJSON *v;
-    cJSON_ArrayForEach(v, ids)
-    {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9007199254740991.0 ||
-            v->valuedouble != (double)(int64_t)v->valuedouble) {
-            cJSON_Delete(clean);
-            return ctx_bad(c, "report_ids", "report_ids must hold whole positive numbers");
-        }
-        cJSON_AddItemToArray(clean, cJSON_CreateNumber(v->valuedouble));
-    }
-    *json = cJSON_PrintUnformatted(clean);
-    cJSON_Delete(clean);
-    struct sqlq q;
-    sqlq_init(&q);
-    sqlq_sql(&q, "SELECT (SELECT count(DISTINCT value) FROM json_each(");
-    sqlq_text(&q, *json);
-    sqlq_sql(&q, ")), count(*) FROM reports r WHERE r.id IN ");
-    sqlq_json_set(&q, *json);
-    sqlq_sql(&q, " AND ");
-    scope_where(&c->scope, SCOPE_SEE, &q);
-    sqlite3_stmt *st = sqlq_prepare(&q, c->db);
-    sqlq_free(&q);
-    if (!st)
-        return CP_ERR;
-    int rc = sqlite3_step(st);
-    int64_t want = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1, have = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    db_done(st);
-    if (rc != SQLITE_ROW)
-        return db_err(rc);
-    if (want != have)
+    struct reports_ids n;
+    int st = reports_check_ids(c, ids, PACKAGE_MAX_IDS, NULL, json, &n);
+    if (st == CP_BAD)
+        return ctx_bad(c, "report_ids", "report_ids must be a list of 1 to %d whole positive report ids",
+                       PACKAGE_MAX_IDS);
+    if (st == CP_OK && n.distinct != n.visible)
         return ctx_bad(c, "report_ids", "some report ids are unknown or outside your scope");
-    return CP_OK;
+    return st;
 }
 
 /* Check a filter object: known keys with string values, valid as GET /reports

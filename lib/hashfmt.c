@@ -118,24 +118,12 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-/* Value of a hex digit, -1 for anything else. */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode n hex digits (either case) into n/2 bytes; 0, or -1 on a non-hex digit.
  * Takes a length because JSON strings from yajl are not NUL-terminated. */
 static int hex_decode(const char *s, size_t n, uint8_t *out)
 {
     for (size_t i = 0; i + 1 < n; i += 2) {
-        int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+        int hi = util_hexval((unsigned char)s[i]), lo = util_hexval((unsigned char)s[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i / 2] = (uint8_t)(hi << 4 | lo);

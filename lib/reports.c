@@ -526,6 +526,53 @@ int reports_select_ids(struct ctx *c, const struct report_filter *f)
     return rc == SQLITE_DONE ? CP_OK : db_err(rc);
 }
 
+/* Request-given report ids: shape, then what the caller may see of them. */
+int reports_check_ids(struct ctx *c, const cJSON *ids, int max, const char *domain, char **json,
+                      struct reports_ids *out)
+{
+    *json = NULL;
+    int n = cJSON_GetArraySize(ids);
+    if (!cJSON_IsArray(ids) || n < 1 || n > max)
+        return CP_BAD;
+    cJSON *clean = cJSON_CreateArray();
+    const cJSON *v;
+    cJSON_ArrayForEach(v, ids)
+    {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9007199254740991.0 ||
+            v->valuedouble != (double)(int64_t)v->valuedouble) {
+            cJSON_Delete(clean);
+            return CP_BAD;
+        }
+        cJSON_AddItemToArray(clean, cJSON_CreateNumber(v->valuedouble));
+    }
+    *json = cJSON_PrintUnformatted(clean);
+    cJSON_Delete(clean);
+    struct sqlq q;
+    sqlq_init(&q);
+    sqlq_sql(&q, "SELECT (SELECT count(DISTINCT value) FROM json_each(");
+    sqlq_text(&q, *json);
+    sqlq_sql(&q, ")), count(*), coalesce(sum(r.class_bits & 1), 0) FROM reports r WHERE r.id IN ");
+    sqlq_json_set(&q, *json);
+    if (domain) {
+        sqlq_sql(&q, " AND r.domain = ");
+        sqlq_text(&q, domain);
+    }
+    sqlq_sql(&q, " AND ");
+    scope_where(&c->scope, SCOPE_SEE, &q);
+    sqlite3_stmt *st = sqlq_prepare(&q, c->db);
+    sqlq_free(&q);
+    if (!st)
+        return CP_ERR;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->distinct = sqlite3_column_int64(st, 0);
+        out->visible = sqlite3_column_int64(st, 1);
+        out->baseline = sqlite3_column_int64(st, 2);
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? CP_OK : db_err(rc);
+}
+
 /* One page of results, the total, and the cursor after the last row. */
 int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out)
 {

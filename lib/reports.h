@@ -49,6 +49,18 @@ int reports_get(struct ctx *c, int64_t id, struct buf *out);
  * (packages build from it). */
 int reports_select_ids(struct ctx *c, const struct report_filter *f);
 
+/* Report ids given in a request (packages, IWOL evidence), checked: a JSON
+ * array of 1..max whole positive numbers. On success *json holds them as
+ * canonical JSON text (caller frees) and out counts the distinct ids, how many
+ * of them are reports in the caller's scope (and on domain, when not NULL),
+ * and how many of those have a current baseline item. CP_BAD (nothing
+ * written) when the array is malformed; the caller names its field. */
+struct reports_ids {
+    int64_t distinct, visible, baseline;
+};
+int reports_check_ids(struct ctx *c, const cJSON *ids, int max, const char *domain, char **json,
+                      struct reports_ids *out);
+
 /* GET /stats: total and facet counts for the filtered scope. */
 int reports_stats(struct ctx *c, const struct report_filter *f, struct buf *out);
 

@@ -175,7 +175,7 @@ void util_format_time(int64_t t, char *out)
 }
 
 /* Value of one hex digit or -1. */
-static int hexval(int c)
+int util_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -190,10 +190,10 @@ static int hexval(int c)
 int util_hex_decode(const char *hex, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval((unsigned char)hex[2 * i]);
+        int hi = util_hexval((unsigned char)hex[2 * i]);
         if (hi < 0)
             return -1;
-        int lo = hexval((unsigned char)hex[2 * i + 1]);
+        int lo = util_hexval((unsigned char)hex[2 * i + 1]);
         if (lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -50,6 +50,8 @@ void util_format_time(int64_t t, char *out);
 
 /* Hex: decode exactly n bytes from 2n hex digits (any case); 0 or -1. */
 int util_hex_decode(const char *hex, uint8_t *out, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int util_hexval(int c);
 void util_hex_encode(const uint8_t *in, size_t n, char *out); /* out: 2n+1 bytes */
 
 /* base64url without padding. encode: out needs 4*ceil(n/3)+1 bytes.
