@@ -107,7 +107,7 @@ int h_package_create(struct ctx *c)
         st = ctx_bad(c, "passphrase", "a passphrase must be at least 12 characters");
     if (st == CP_OK && !ids == !filter)
         st = ctx_bad(c, "report_ids", "give either report_ids or filter");
-    if (st == CP_OK && content && c->scope.content.n == 0 && !c->scope.content.reported_from)
+    if (st == CP_OK && content && !scope_any_content(&c->scope))
         st = ctx_bad(c, "include_media_content", "your agreement does not include media content");
     if (st == CP_OK)
         st = ids ? check_ids(c, ids, &ids_json) : check_filter(c, filter, &filter_json);

@@ -172,6 +172,12 @@ int scope_any_meta(const struct scope *s)
     return s->kind == SCOPE_HOTLINE || s->kind == SCOPE_INTERPOL;
 }
 
+/* Any media content visible at all (only LEAs' agreements grant it). */
+int scope_any_content(const struct scope *s)
+{
+    return s->kind == SCOPE_LEA && (s->content.n > 0 || s->content.reported_from);
+}
+
 /* One grant as JSON. */
 static cJSON *grant_json(const struct scope_grant *g)
 {

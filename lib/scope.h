@@ -51,6 +51,8 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q);
 
 /* Whether any visible report can carry media metadata at all. */
 int scope_any_meta(const struct scope *s);
+/* Whether any visible report's media content may be shown at all. */
+int scope_any_content(const struct scope *s);
 
 /* Hash lists the caller may read (the one rule for lists): owned by its
  * organisation, or shared with it by name or with its whole org kind.
