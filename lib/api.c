@@ -558,6 +558,28 @@ static int audit_read(struct ctx *c)
     return st == CP_OK ? CP_OK : CP_BUSY;
 }
 
+/* Run the handler's before_answer writes in their own write transaction; when
+ * they fail nothing of the prepared answer goes out. */
+static int before_answer(struct ctx *c)
+{
+    int st = db_begin(c->db);
+    if (st == CP_OK) {
+        st = c->before_answer(c);
+        if (st == CP_OK)
+            st = db_commit(c->db);
+        else
+            db_rollback(c->db);
+    }
+    if (st != CP_OK) {
+        buf_reset(&c->headers);
+        buf_reset(&c->out);
+        c->stream = NULL;
+        if (st != CP_ERR)
+            st = CP_BUSY;
+    }
+    return st;
+}
+
 /* Rank of a role for "at least" checks. */
 static int role_rank(const char *role)
 {
@@ -664,6 +686,13 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
     }
     /* Sensitive actions want a fresh proof of password and second factor from a
      * person at a browser, not a script's standing token. */
+    if ((rt->flags & ROUTE_FRESH_SESSION) && c->authed && c->who.session_id &&
+        util_now() - c->who.reauth_at > c->cfg->reauth_s) {
+        audit_denied(c, "reauth required");
+        ctx_problem(c, 403, "reauth-required", "Re-authentication required",
+                    "confirm your password (and code) first: POST /api/v1/me/reauth");
+        return;
+    }
     if ((rt->flags & ROUTE_REAUTH) && c->authed) {
         if (!c->who.session_id) {
             audit_denied(c, "token on a re-authentication route");
@@ -703,6 +732,8 @@ void api_dispatch(struct ctx *c, const struct api_route *routes, int n)
         db_reset_all(c->db);
         db_commit(c->db);
     }
+    if (st == CP_OK && c->before_answer && c->status < 400)
+        st = before_answer(c);
     if (st == CP_OK && c->audit_after && c->status < 400)
         st = audit_read(c);
 status:

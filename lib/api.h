@@ -62,6 +62,12 @@ struct ctx {
     const char *audit_after;
     /* Its object, e.g. "report:42" (request memory); NULL: the request path. */
     const char *audit_object;
+    /* Writes that must be committed before the answer goes out (the audit entry
+     * of a sensitive read such as a media original): run in a write transaction
+     * of its own after the read transaction ends; on failure the answer becomes
+     * 503 and nothing is sent. */
+    int (*before_answer)(struct ctx *c);
+    void *before_arg;
 };
 
 typedef int (*api_handler)(struct ctx *c);
@@ -78,6 +84,10 @@ enum api_need { NEED_PUBLIC, NEED_SIGNED_IN, NEED_VIEWER, NEED_ANALYST, NEED_ORG
 
 /* A route that a session still without its required second factor may use. */
 #define ROUTE_BEFORE_MFA 1u
+/* A browser session must have proven password and second factor within
+ * reauth_minutes; unlike ROUTE_REAUTH, API tokens pass (a script cannot
+ * re-authenticate, and its token was made by a person who had). */
+#define ROUTE_FRESH_SESSION 4u
 /* A sensitive route: a browser session must have proven password and second
  * factor within reauth_minutes (POST /api/v1/me/reauth); API tokens may not. */
 #define ROUTE_REAUTH 2u

@@ -40,6 +40,7 @@ static cJSON *me_json(struct ctx *c)
         cJSON_AddStringToObject(j, "reauth_until", until);
     }
     cJSON_AddItemToObject(j, "scope", scope_json(&c->scope));
+    api_media_me(c, j);
     return j;
 }
 

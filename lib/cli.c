@@ -14,6 +14,10 @@
 #include "package.h"
 #include "pkgzip.h"
 #include "importer.h"
+#include "image.h"
+#include "mfetch.h"
+#include "mstore.h"
+#include "pdq.h"
 #include "orgs.h"
 #include "util.h"
 
@@ -137,6 +141,9 @@ static struct db *open_db(const struct args *a)
     return d;
 }
 
+/* The database path this invocation works on. */
+static const char *db_path(const struct args *a) { return flag(a, "db") ? flag(a, "db") : cfg.db; }
+
 /* cport migrate */
 static int cmd_migrate(struct args *a)
 {
@@ -151,6 +158,12 @@ static int cmd_migrate(struct args *a)
     int v = db_schema_version(d);
     db_close(d);
     if (st != CP_OK)
+        return die(1, "%s", err);
+    /* The media store's key is made with the schema, so it exists before any
+     * import can fetch content. */
+    char keys[4096];
+    config_key_dir(&cfg, db_path(a), keys, sizeof keys);
+    if (mstore_key_create(keys, err, sizeof err) != CP_OK)
         return die(1, "%s", err);
     printf("schema at version %d\n", v);
     return 0;
@@ -187,6 +200,8 @@ static int cmd_agreement(struct args *a)
                       " [--media-metadata] [--media-content] [--include-reported-from] [--valid-from DATE] [--valid-to DATE]");
     if (only(a, known))
         return 2;
+    if (flag(a, "media-content") && !flag(a, "media-metadata"))
+        return die(2, "--media-content needs --media-metadata too (content without its hashes cannot be checked)");
     struct orgs_agreement ag = {
         .lea = flag(a, "lea"),
         .hotline = flag(a, "hotline"),
@@ -284,6 +299,15 @@ static void import_progress(void *arg, const struct importer_result *r)
             r->inserted, r->updated, r->deleted, r->unchanged, r->rejected);
 }
 
+/* Progress of the media fetch on a terminal. */
+static void media_progress(void *arg, long done, long total)
+{
+    (void)arg;
+    fprintf(stderr, "\rmedia %ld of %ld", done, total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
 /* cport import --feed URL [--token-file F] [--limit N] [--max-pages N] [--media] */
 static int cmd_import(struct args *a)
 {
@@ -295,8 +319,20 @@ static int cmd_import(struct args *a)
     const char *feed = flag(a, "feed") ? flag(a, "feed") : cfg.feed;
     if (!*feed)
         return die(2, "--feed is required (or set feed in the config)");
-    if (flag(a, "media"))
-        return die(2, "--media: fetching media content is not available yet in this version");
+    char keys[4096], data[4096];
+    config_key_dir(&cfg, db_path(a), keys, sizeof keys);
+    config_data_dir(&cfg, data, sizeof data);
+    struct mfetch_opts mo = {
+        .max_bytes = cfg.media_max_bytes,
+        .timeout_s = cfg.media_timeout_s,
+        .retries = cfg.media_retries,
+        .attempts = cfg.media_attempts,
+        .max_pixels = cfg.media_max_pixels,
+        .preview_size = cfg.preview_size,
+        .data_dir = data,
+        .key_dir = keys,
+        .progress = isatty(2) ? media_progress : NULL,
+    };
     struct importer_opts o = {
         .feed = feed,
         .token_file = flag(a, "token-file") ? flag(a, "token-file") : *cfg.feed_token_file ? cfg.feed_token_file : NULL,
@@ -306,6 +342,7 @@ static int cmd_import(struct args *a)
         .limit = (int)limit,
         .max_pages = (int)max_pages,
         .max_page_bytes = cfg.feed_max_page_bytes,
+        .media = flag(a, "media") ? &mo : NULL,
         .progress = isatty(2) ? import_progress : NULL,
     };
     struct db *d = open_db(a);
@@ -319,18 +356,24 @@ static int cmd_import(struct args *a)
         fputc('\n', stderr);
     if (st != CP_OK)
         return die(1, "import failed after %ld pages: %s", r.pages, err);
-    printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld\n",
+    printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld",
            (long long)r.run_id, r.pages, r.inserted, r.updated, r.deleted, r.unchanged, r.rejected);
+    if (o.media)
+        printf("; media stored %ld, deduplicated %ld, failed %ld, refused %ld, hash mismatches %ld", r.media.stored,
+               r.media.deduplicated, r.media.failed, r.media.refused, r.media.mismatched);
+    printf("\n");
     return 0;
 }
 
-/* cport feedgen --count N --seed S --out DIR [--page-size P] [--no-updates] */
+/* cport feedgen --count N --seed S --out DIR [--page-size P] [--no-updates] [--media-files N] */
 static int cmd_feedgen(struct args *a)
 {
-    static const char *const known[] = {"count", "seed", "out", "page-size", "no-updates", "start-date", NULL};
-    long count, seed, page;
+    static const char *const known[] = {"count", "seed", "out", "page-size", "no-updates", "start-date",
+                                        "media-files", NULL};
+    long count, seed, page, files;
     if (only(a, known) || int_flag(a, "count", 0, 100000000, 1000, &count) ||
-        int_flag(a, "seed", 0, 0x7fffffffL, 1, &seed) || int_flag(a, "page-size", 1, 100000, 500, &page))
+        int_flag(a, "seed", 0, 0x7fffffffL, 1, &seed) || int_flag(a, "page-size", 1, 100000, 500, &page) ||
+        int_flag(a, "media-files", 0, 10000000, 0, &files))
         return 2;
     if (!flag(a, "out"))
         return die(2, "--out DIR is required");
@@ -341,7 +384,8 @@ static int cmd_feedgen(struct args *a)
                              .out_dir = flag(a, "out"),
                              .update_ratio = none ? FEEDGEN_NONE : 0,
                              .delete_ratio = none ? FEEDGEN_NONE : 0,
-                             .start_date = flag(a, "start-date")};
+                             .start_date = flag(a, "start-date"),
+                             .media_files = files};
     char err[512];
     if (feedgen_write(&o, err, sizeof err))
         return die(1, "%s", err);
@@ -349,8 +393,6 @@ static int cmd_feedgen(struct args *a)
     return 0;
 }
 
-/* The database path this invocation works on. */
-static const char *db_path(const struct args *a) { return flag(a, "db") ? flag(a, "db") : cfg.db; }
 
 /* Verify the audit chain; prints the result line. 0 ok, 1 broken. */
 static int audit_check(struct db *d)
@@ -758,8 +800,134 @@ static int usage(void)
     fprintf(stderr, "usage: cport [--db PATH] [--config FILE] COMMAND ...\n"
                     "  migrate | org add | agreement add | user add | token create | import |\n"
                     "  feedgen | check | backup --out FILE | audit verify|sign|export |\n"
-                    "  hashlist create|import|export|share|reindex | jobs [--once] | package verify FILE\n");
+                    "  hashlist create|import|export|share|reindex | jobs [--once] | package verify FILE |\n"
+                    "  media hash FILE... | media verify\n");
     return 2;
+}
+
+/* One JSON line of what cport learns from a media file (cport media hash). */
+static int media_hash_one(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return die(1, "cannot read %s: %s", path, strerror(errno));
+    struct buf b;
+    buf_init(&b);
+    char chunk[65536];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0 && (long)b.len <= cfg.media_max_bytes)
+        buf_add(&b, chunk, k);
+    fclose(f);
+    if ((long)b.len > cfg.media_max_bytes) {
+        buf_free(&b);
+        return die(1, "%s is larger than media_max_bytes (%d)", path, cfg.media_max_bytes);
+    }
+    struct mfetch_file mf;
+    char err[300];
+    const uint8_t *p = (const uint8_t *)(b.p ? b.p : "");
+    int st = mfetch_process(p, b.len, cfg.media_max_pixels, cfg.preview_size, &mf, err, sizeof err);
+    if (st != CP_OK) {
+        mfetch_file_free(&mf);
+        buf_free(&b);
+        return die(1, "%s: %s", path, err);
+    }
+    struct image img = {0};
+    int comps = image_decode(p, b.len, cfg.media_max_pixels, &img, err, sizeof err) == CP_OK ? img.comps : 0;
+    image_free(&img);
+    char md5[33], sha1[41], sha256[65], pdq[65];
+    util_hex_encode(mf.md5, 16, md5);
+    util_hex_encode(mf.sha1, 20, sha1);
+    util_hex_encode(mf.sha256, 32, sha256);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "file", path);
+    cJSON_AddStringToObject(j, "type", mf.type);
+    cJSON_AddNumberToObject(j, "bytes", (double)b.len);
+    cJSON_AddNumberToObject(j, "width", mf.w);
+    cJSON_AddNumberToObject(j, "height", mf.h);
+    cJSON_AddNumberToObject(j, "channels", comps);
+    cJSON_AddStringToObject(j, "md5", md5);
+    cJSON_AddStringToObject(j, "sha1", sha1);
+    cJSON_AddStringToObject(j, "sha256", sha256);
+    if (mf.has_pdq) {
+        pdq_hex(mf.pdq, pdq);
+        cJSON_AddStringToObject(j, "pdq", pdq);
+        cJSON_AddNumberToObject(j, "pdq_quality", mf.pdq_quality);
+    }
+    if (mf.decode_error[0])
+        cJSON_AddStringToObject(j, "decode_error", mf.decode_error);
+    char *text = cJSON_PrintUnformatted(j);
+    printf("%s\n", text ? text : "{}");
+    free(text);
+    cJSON_Delete(j);
+    mfetch_file_free(&mf);
+    buf_free(&b);
+    return 0;
+}
+
+/* Check every stored original: it decrypts, authenticates and hashes to its
+ * address. Prints the bad ones; 0 when all are good, 1 otherwise. */
+static int media_verify(struct args *a)
+{
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char keys[4096], data[4096], err[300];
+    config_key_dir(&cfg, db_path(a), keys, sizeof keys);
+    config_data_dir(&cfg, data, sizeof data);
+    struct mstore ms;
+    if (mstore_open(&ms, data, keys, err, sizeof err) != CP_OK) {
+        db_close(d);
+        return die(1, "%s", err);
+    }
+    sqlite3_stmt *st = db_prep(d, "SELECT sha256, bytes FROM media_files ORDER BY sha256");
+    long n = 0, bad = 0;
+    int rc = SQLITE_ERROR;
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 32)
+            continue;
+        uint8_t sha[32];
+        memcpy(sha, sqlite3_column_blob(st, 0), 32);
+        int64_t bytes = 0;
+        n++;
+        int e = mstore_verify(&ms, sha, &bytes, err, sizeof err);
+        if (e == CP_OK && bytes != sqlite3_column_int64(st, 1))
+            e = fail(err, sizeof err, CP_BAD, "size %lld, recorded %lld", (long long)bytes,
+                     (long long)sqlite3_column_int64(st, 1));
+        if (e != CP_OK) {
+            char hex[65];
+            util_hex_encode(sha, 32, hex);
+            fprintf(stderr, "bad: %s: %s\n", hex, e == CP_NOTFOUND ? "the stored file is missing" : err);
+            bad++;
+        }
+    }
+    db_done(st);
+    db_close(d);
+    mstore_close(&ms);
+    if (rc != SQLITE_DONE)
+        return die(1, "cannot read media_files");
+    if (bad) {
+        fprintf(stderr, "cport: media store: %ld of %ld files failed the check\n", bad, n);
+        return 1;
+    }
+    printf("media store ok: %ld files verified\n", n);
+    return 0;
+}
+
+/* cport media hash FILE... | cport media verify */
+static int cmd_media(struct args *a)
+{
+    static const char *const known[] = {NULL};
+    if (only(a, known))
+        return 2;
+    if (a->npos >= 2 && strcmp(a->pos[0], "hash") == 0) {
+        int rc = 0;
+        for (int i = 1; i < a->npos; i++)
+            rc |= media_hash_one(a->pos[i]);
+        return rc;
+    }
+    if (a->npos == 1 && strcmp(a->pos[0], "verify") == 0)
+        return media_verify(a);
+    return die(2, "usage: cport media hash FILE... | cport media verify");
 }
 
 /* Dispatch on the subcommand. */
@@ -788,6 +956,10 @@ int main(int argc, char **argv)
     char err[512];
     if (config_load(&cfg, flag(&a, "config"), err, sizeof err))
         return die(1, "%s", err);
+    /* --db names the database for everything derived from it (the data and key
+     * directories when the config leaves them to default beside it). */
+    if (flag(&a, "db") && snprintf(cfg.db, sizeof cfg.db, "%s", flag(&a, "db")) >= (int)sizeof cfg.db)
+        return die(2, "--db: path too long");
     static const struct {
         const char *name;
         int (*fn)(struct args *);
@@ -795,7 +967,7 @@ int main(int argc, char **argv)
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
                 {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup},
                 {"audit", cmd_audit},     {"hashlist", cmd_hashlist},
-                {"jobs", cmd_jobs},       {"package", cmd_package}};
+                {"jobs", cmd_jobs},       {"package", cmd_package},   {"media", cmd_media}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);

@@ -31,6 +31,12 @@ static void config_defaults(struct config *c)
     c->enrol_link_s = 72 * 3600;
     c->access_request_ip_limit = 5;
     c->package_s = 14 * 86400;
+    c->media_max_bytes = 20 << 20;
+    c->media_timeout_s = 30;
+    c->media_retries = 3;
+    c->media_attempts = 5;
+    c->media_max_pixels = 40000000;
+    c->preview_size = 192;
     snprintf(c->public_url, sizeof c->public_url, "https://localhost:8443");
     c->feed_max_page_bytes = 32L << 20;
     snprintf(c->instance, sizeof c->instance, "cport");
@@ -99,6 +105,12 @@ static int config_set(struct config *c, const char *k, const char *v)
         {"enrol_link_hours", &c->enrol_link_s, 1, 24 * 14, 3600},
         {"access_request_ip_limit", &c->access_request_ip_limit, 1, 10000, 1},
         {"package_days", &c->package_s, 1, 365, 86400},
+        {"media_max_bytes", &c->media_max_bytes, 1024, 1 << 30, 1},
+        {"media_timeout_seconds", &c->media_timeout_s, 1, 3600, 1},
+        {"media_retries", &c->media_retries, 0, 10, 1},
+        {"media_attempts", &c->media_attempts, 1, 100, 1},
+        {"media_max_pixels", &c->media_max_pixels, 10000, 50000000, 1}, /* PDQ_MAX_PIXELS */
+        {"preview_size", &c->preview_size, 32, 512, 1},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (strcmp(k, ints[i].key) == 0) {

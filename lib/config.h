@@ -26,6 +26,12 @@ struct config {
     int enrol_link_s;       /* one-time enrolment links expire after this */
     int access_request_ip_limit; /* public access requests per address per hour */
     int package_s;          /* built packages are deleted after this */
+    int media_max_bytes;    /* a fetched media item larger than this is refused */
+    int media_timeout_s;    /* whole-transfer timeout of one media fetch */
+    int media_retries;      /* retries of a transient fetch failure within a run */
+    int media_attempts;     /* runs that try a failing item before it is left failed */
+    int media_max_pixels;   /* images with more pixels are stored but not decoded */
+    int preview_size;       /* the long side of a preview, pixels */
     char public_url[512];   /* the portal's address, for links in emails */
     char mail_command[4096]; /* sendmail-like command fed each message on stdin; empty: none */
     char feed[4096];        /* default feed for `cport import` */

@@ -15,6 +15,7 @@
  * private ASNs, random hashes.
  */
 #include "feedgen.h"
+#include "mdemo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -584,6 +585,8 @@ struct world {
     struct domain *dom;
     uint32_t ndom, nhot;    /* all domains; the first nhot are the "popular" ones */
     uint32_t npool;         /* recurring media items (same file in many reports) */
+    const char *out_dir;
+    long media_files;       /* see feedgen_opts */
 };
 
 /* Legal-form suffix of a made-up company in the given country. */
@@ -777,6 +780,7 @@ struct media {
     struct cls c;
     int64_t first_seen;
     char url[200];
+    unsigned char has_file; /* a generated file under media/ (media_files) */
 };
 
 struct report {
@@ -1015,6 +1019,41 @@ static void gen_media(const struct world *w, rng_t *r, const struct report *rp,
     gen_content_url(w, r, rp, m);
 }
 
+/*
+ * With media_files: give the report's JPEG and PNG items with ids up to it a
+ * generated file (seeded by the item's random PhotoDNA bytes, so a recurring
+ * item gets the same picture and the store de-duplicates it), and declare the
+ * file's real type, size and hashes. One item in 40 keeps a random MD5, so the
+ * portal has a hash mismatch to show. 0, or -1 when a file cannot be written.
+ */
+static int attach_files(const struct world *w, struct report *rp)
+{
+    for (int k = 0; k < rp->nmedia; k++) {
+        struct media *m = &rp->m[k];
+        m->has_file = 0;
+        if (!w->media_files || m->id > (uint64_t)w->media_files || m->type != MT_IMAGE || m->mime > 1)
+            continue;
+        uint32_t seed = (uint32_t)m->pdna[0] | (uint32_t)m->pdna[1] << 8 | (uint32_t)m->pdna[2] << 16 |
+                        (uint32_t)m->pdna[3] << 24;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/media/M-%04d-%07u", w->out_dir, w->year, m->id);
+        struct mdemo_file f;
+        if (mdemo_make(seed, m->mime == 1, path, &f) != 0)
+            return -1;
+        if (m->id % 40 != 7)
+            memcpy(m->md5, f.md5, sizeof m->md5);
+        memcpy(m->sha1, f.sha1, sizeof m->sha1);
+        memcpy(m->sha256, f.sha256, sizeof m->sha256);
+        memcpy(m->pdq, f.pdq, sizeof m->pdq);
+        m->pdq_q = f.pdq_quality;
+        m->width = f.width;
+        m->height = f.height;
+        m->bytes = f.bytes;
+        m->has_file = 1;
+    }
+    return 0;
+}
+
 /* Give every media item a classification dated just before the report's assessment. */
 static void classify_all(rng_t *r, struct report *rp, int64_t at)
 {
@@ -1215,8 +1254,11 @@ static void emit_report(const struct world *w, struct buf *b, const struct repor
         }
         b_raw(b, ",\"first_seen_at\":");
         b_time(b, m->first_seen);
-        b_fmt(b, ",\"is_new\":%s,\"known_to_police\":%s,\"content\":\"media/M-%04d-%07u\"}",
-              m->is_new ? "true" : "false", m->known ? "true" : "false", w->year, m->id);
+        b_fmt(b, ",\"is_new\":%s,\"known_to_police\":%s", m->is_new ? "true" : "false",
+              m->known ? "true" : "false");
+        if (!w->media_files || m->has_file)
+            b_fmt(b, ",\"content\":\"media/M-%04d-%07u\"", w->year, m->id);
+        b_raw(b, "}");
     }
     b_raw(b, "]}");
 }
@@ -1420,6 +1462,7 @@ int feedgen_write(const struct feedgen_opts *o, char *err, size_t errlen)
     long page_size = o->page_size > 0 ? o->page_size : 500;
 
     struct world w;
+    char path_media[PATH_MAX];
     memset(&w, 0, sizeof w);
     const char *sd = o->start_date ? o->start_date : "2026-01-01";
     if (parse_date(sd, &w.start, &w.year) != 0)
@@ -1428,6 +1471,13 @@ int feedgen_write(const struct feedgen_opts *o, char *err, size_t errlen)
         return fail(err, errlen, "feedgen: cannot create %s: %s", o->out_dir, strerror(errno));
     if (write_hotlines(o->out_dir, err, errlen) != 0)
         return -1;
+    w.out_dir = o->out_dir;
+    w.media_files = o->media_files > 0 ? o->media_files : 0;
+    if (w.media_files) {
+        snprintf(path_media, sizeof path_media, "%s/media", o->out_dir);
+        if (mkdir_p(path_media) != 0)
+            return fail(err, errlen, "feedgen: cannot create %s: %s", path_media, strerror(errno));
+    }
 
     uint32_t count = (uint32_t)o->count;
     size_t n_upd = (size_t)(count * ur + 0.5), n_del = (size_t)(count * dr + 0.5);
@@ -1534,6 +1584,11 @@ int feedgen_write(const struct feedgen_opts *o, char *err, size_t errlen)
                     const struct event *up = find_upd(ups, n_upd, x->r, v);
                     t += version_gap(w.seed, x->r, v, TAG_UPD_DT);
                     apply_update(&w, rp, v, t, next_media + (up ? up->u : 0));
+                }
+                if (attach_files(&w, rp) != 0) {
+                    fail(err, errlen, "feedgen: cannot write media files under %s/media: %s", o->out_dir,
+                         strerror(errno));
+                    goto out;
                 }
                 emit_report(&w, &b, rp);
             }

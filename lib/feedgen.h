@@ -27,6 +27,11 @@ struct feedgen_opts {
                                 0 means 0.005, negative means none */
     const char *start_date;  /* "YYYY-MM-DD"; reported_at is spread over 330 days
                                 from it; NULL means "2026-01-01" */
+    long media_files;        /* > 0: write generated benign JPEG/PNG files under
+                                media/ for the JPEG and PNG items with ids up to
+                                this, declare their real hashes, and give only
+                                those a `content` path; 0: every item names a
+                                content path and no file is written */
 };
 
 /*

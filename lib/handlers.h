@@ -66,6 +66,12 @@ int h_package_create(struct ctx *c);
 int h_packages_list(struct ctx *c);
 int h_package_get(struct ctx *c);
 int h_package_download(struct ctx *c);
+int h_media_get(struct ctx *c);
+int h_media_preview(struct ctx *c);
+int h_media_content(struct ctx *c);
+int h_me_preferences(struct ctx *c);
+/* The "media" object of GET /me (preview preferences, first view, content reach). */
+void api_media_me(struct ctx *c, cJSON *j);
 int h_keys(struct ctx *c);
 int h_iwol_suggest(struct ctx *c);
 int h_iwol_list(struct ctx *c);

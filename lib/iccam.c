@@ -450,12 +450,21 @@ static const char SQL_FTS_DELETE[] =
     "INSERT INTO reports_fts(reports_fts, rowid, url, domain, host_provider) VALUES ('delete',?,?,?,?)";
 static const char SQL_MEDIA_INSERT[] =
     "INSERT INTO media(report_id, iccam_media_id, content_url, media_type, mime, bytes, width, height, duration_s,"
-    " md5, sha1, sha256, pdq, pdq_quality, photodna, first_seen_at, is_new, known_to_police, content_ref)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
+    " md5, sha1, sha256, pdq, pdq_quality, photodna, first_seen_at, is_new, known_to_police, content_ref,"
+    " fetch_state)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
+    " CASE WHEN ?19 IS NULL THEN NULL ELSE 'pending' END)";
+/* A changed content reference or changed hashes send the item back to be fetched
+ * (and compared) again; anything else keeps what was fetched. */
 static const char SQL_MEDIA_UPDATE[] =
     "UPDATE media SET content_url=?3, media_type=?4, mime=?5, bytes=?6, width=?7, height=?8, duration_s=?9,"
     " md5=?10, sha1=?11, sha256=?12, pdq=?13, pdq_quality=?14, photodna=?15, first_seen_at=?16, is_new=?17,"
-    " known_to_police=?18, content_ref=?19 WHERE id=?20";
+    " known_to_police=?18, content_ref=?19,"
+    " fetch_state = CASE WHEN content_ref IS ?19 AND md5 IS ?10 AND sha1 IS ?11 AND sha256 IS ?12 AND pdq IS ?13"
+    "   THEN fetch_state WHEN ?19 IS NULL THEN NULL ELSE 'pending' END,"
+    " fetch_attempts = CASE WHEN content_ref IS ?19 AND md5 IS ?10 AND sha1 IS ?11 AND sha256 IS ?12 AND pdq IS ?13"
+    "   THEN fetch_attempts ELSE 0 END"
+    " WHERE id=?20";
 static const char SQL_CLASS_INSERT[] =
     "INSERT INTO classifications(media_id, international, national, age_group, gender, assessed_at, assessed_by,"
     " is_current) VALUES (?,?,?,?,?,?,?,1)";

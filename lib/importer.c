@@ -4,6 +4,7 @@
  * transaction that stores records and advances the cursor together.
  */
 #include "importer.h"
+#include "feedcurl.h"
 #include "iccam.h"
 #include "util.h"
 
@@ -143,7 +144,8 @@ static void run_end(struct imp *im, const char *error)
     if (db_begin(d) != CP_OK)
         return;
     sqlite3_stmt *st = db_prep(d, "UPDATE import_runs SET ended_at = ?, status = ?, pages = ?, inserted = ?,"
-                                  " updated = ?, deleted = ?, unchanged = ?, rejected = ?, error = ? WHERE id = ?");
+                                  " updated = ?, deleted = ?, unchanged = ?, rejected = ?, error = ?, media_stored = ?,"
+                                  " media_failed = ? WHERE id = ?");
     if (!st) {
         db_rollback(d);
         return;
@@ -158,7 +160,9 @@ static void run_end(struct imp *im, const char *error)
     sqlite3_bind_int64(st, 7, r->unchanged);
     sqlite3_bind_int64(st, 8, r->rejected);
     db_bind_text(st, 9, error);
-    sqlite3_bind_int64(st, 10, r->run_id);
+    sqlite3_bind_int64(st, 10, r->media.stored + r->media.deduplicated);
+    sqlite3_bind_int64(st, 11, r->media.failed + r->media.refused);
+    sqlite3_bind_int64(st, 12, r->run_id);
     if (sqlite3_step(st) != SQLITE_DONE)
         db_rollback(d);
     else
@@ -464,40 +468,15 @@ static int curl_retryable(CURLcode rc)
     }
 }
 
-/* Set up the reusable curl handle: TLS material, token, limits, no redirects
- * (a redirect could carry the token elsewhere), http and https only. */
+/* Set up the reusable curl handle (feedcurl): pages may come compressed. */
 static int http_init(struct imp *im, const char *token)
 {
-    im->curl = curl_easy_init();
-    if (!im->curl)
+    struct feedcurl_opts fo = {.token = token, .ca_file = im->o->ca_file, .client_cert = im->o->client_cert,
+                               .client_key = im->o->client_key, .timeout_s = im->timeout_s, .max_bytes = im->max_bytes,
+                               .user_agent = "cport-import/1", .accept = "application/json", .compressed = 1,
+                               .sink = on_body, .sink_arg = im};
+    if (!(im->curl = feedcurl_handle(&fo, &im->hdrs)))
         return fail(im->err, im->errlen, CP_ERR, "cannot initialise libcurl");
-    CURL *c = im->curl;
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)im->timeout_s);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(im->timeout_s < 30 ? im->timeout_s : 30));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "cport-import/1");
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)im->max_bytes);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, im);
-    if (im->o->ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, im->o->ca_file);
-    if (im->o->client_cert)
-        curl_easy_setopt(c, CURLOPT_SSLCERT, im->o->client_cert);
-    if (im->o->client_key)
-        curl_easy_setopt(c, CURLOPT_SSLKEY, im->o->client_key);
-    im->hdrs = curl_slist_append(NULL, "Accept: application/json");
-    if (token) {
-        struct buf h;
-        buf_init(&h);
-        buf_printf(&h, "Authorization: Bearer %s", token);
-        im->hdrs = curl_slist_append(im->hdrs, h.p);
-        memset(h.p, 0, h.len);
-        buf_free(&h);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, im->hdrs);
     return CP_OK;
 }
 
@@ -713,6 +692,23 @@ int importer_run(struct db *d, const struct importer_opts *o, struct importer_re
             e = http_run(&im, cursor);
         curl_slist_free_all(im.hdrs);
         curl_easy_cleanup(im.curl);
+    }
+    /* Media after the metadata: a fetch failure is recorded on its item and
+     * never undoes or fails the pages imported. */
+    if (e == CP_OK && o->media) {
+        struct mfetch_opts mo = *o->media;
+        mo.base = im.base;
+        mo.is_file = im.is_file;
+        mo.token = token[0] ? token : NULL;
+        mo.ca_file = o->ca_file;
+        mo.client_cert = o->client_cert;
+        mo.client_key = o->client_key;
+        e = mfetch_run(d, &mo, &r->media, err, errlen);
+        if (e != CP_OK) {
+            char m[600];
+            snprintf(m, sizeof m, "media: %s", err);
+            snprintf(err, errlen, "%s", m);
+        }
     }
     memset(token, 0, sizeof token);
     run_end(&im, e == CP_OK ? NULL : err);

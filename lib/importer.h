@@ -12,11 +12,13 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "mfetch.h"
 
 /* What a run did so far; handed to the progress callback after every page. */
 struct importer_result {
     int64_t run_id; /* import_runs.id */
     long pages, inserted, updated, deleted, unchanged, rejected;
+    struct mfetch_result media; /* the media fetch after the pages (--media) */
 };
 
 struct importer_opts {
@@ -31,6 +33,10 @@ struct importer_opts {
     int max_retries;         /* retries of 429/5xx/timeouts/connection errors, 0 = 5, < 0 = none */
     int timeout_s;           /* whole-transfer timeout of one request, 0 = 60 */
     const char *lock_path;   /* NULL: "<db path>.import.lock" */
+    /* Fetch media content after the pages (`--media`): the limits, data_dir,
+     * key_dir and progress of *media; its base, transport and TLS material are
+     * the feed's. NULL: metadata only. */
+    const struct mfetch_opts *media;
     void (*progress)(void *arg, const struct importer_result *r); /* after each page; may be NULL */
     void *progress_arg;
 };

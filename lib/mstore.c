@@ -171,9 +171,9 @@ static void tmp_abort(struct tmpfile *t)
 
 /* Publish a completely written temp file as final: mode 0640, fsync, rename,
  * fsync the directory. On failure the temp file is removed. CP_OK or CP_ERR. */
-static int tmp_commit(struct tmpfile *t, const char *final, char *err, size_t errlen)
+static int tmp_commit(struct tmpfile *t, const char *final, int lazy, char *err, size_t errlen)
 {
-    if (fchmod(t->fd, 0640) != 0 || fsync(t->fd) != 0) {
+    if (fchmod(t->fd, 0640) != 0 || (!lazy && fsync(t->fd) != 0)) {
         int e = errno;
         tmp_abort(t);
         return fail(err, errlen, CP_ERR, "cannot write %s: %s", final, strerror(e));
@@ -185,7 +185,8 @@ static int tmp_commit(struct tmpfile *t, const char *final, char *err, size_t er
         unlink(t->path);
         return fail(err, errlen, CP_ERR, "cannot store %s: %s", final, strerror(e));
     }
-    sync_parent(final);
+    if (!lazy)
+        sync_parent(final);
     return CP_OK;
 }
 
@@ -384,7 +385,7 @@ int mstore_put(const struct mstore *ms, const uint8_t sha256[32], const uint8_t 
         tmp_abort(&t);
         return fail(err, errlen, CP_ERR, "cannot write %s: %s", final, strerror(e));
     }
-    return tmp_commit(&t, final, err, errlen);
+    return tmp_commit(&t, final, ms->lazy_sync, err, errlen);
 }
 
 /* Open a stored content, read its 16-byte header and check the file's size
@@ -631,7 +632,7 @@ int mstore_put_preview(const struct mstore *ms, const uint8_t sha256[32], const 
         tmp_abort(&t);
         return fail(err, errlen, CP_ERR, "cannot write %s: %s", final, strerror(e));
     }
-    return tmp_commit(&t, final, err, errlen);
+    return tmp_commit(&t, final, ms->lazy_sync, err, errlen);
 }
 
 /* Unlink path when present; 0, or -1 with errno for anything but absence. */
@@ -656,5 +657,21 @@ int mstore_remove(const struct mstore *ms, const uint8_t sha256[32], char *err, 
     snprintf(path, sizeof path, "%s/%.2s/%s.jpg", ms->preview_dir, name, name);
     if (remove_file(path) != 0)
         return fail(err, errlen, CP_ERR, "cannot remove %s: %s", path, strerror(errno));
+    return CP_OK;
+}
+
+/* See mstore.h: one syncfs for the store's file system. */
+int mstore_sync(const struct mstore *ms, char *err, size_t errlen)
+{
+    int fd = open(ms->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return CP_OK; /* nothing stored yet */
+    if (fd < 0 || syncfs(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(err, errlen, CP_ERR, "cannot sync the media store %s: %s", ms->dir, strerror(e));
+    }
+    close(fd);
     return CP_OK;
 }

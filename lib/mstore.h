@@ -55,6 +55,12 @@ struct mstore {
     char preview_dir[4096]; /* <data_dir>/previews */
     uint8_t key[32];        /* crypto_secretstream_xchacha20poly1305 key */
     uint8_t name_key[32];   /* keys the on-disk names (crypto_generichash, BLAKE2b) */
+    /* Batch writers (the import's fetch) set this: puts then skip their own
+     * fsyncs and the writer calls mstore_sync once before it records a batch
+     * in the database. A crash in between can leave a file whose bytes never
+     * reached the disk; nothing refers to it, and the writer verifies a file it
+     * finds unrecorded before trusting it. */
+    int lazy_sync;
 };
 
 /* Create key_dir (0700) and key_dir/media.key (0600, 32 random bytes, written
@@ -121,6 +127,10 @@ void mstore_preview_rel(const struct mstore *ms, const uint8_t sha256[32], char 
  * discipline as originals. CP_OK, CP_BAD or CP_ERR. */
 int mstore_put_preview(const struct mstore *ms, const uint8_t sha256[32], const void *jpeg, size_t n, char *err,
                        size_t errlen);
+
+/* Flush everything written to the store's file system (syncfs): the one
+ * durability point of a lazy_sync batch. CP_OK or CP_ERR. */
+int mstore_sync(const struct mstore *ms, char *err, size_t errlen);
 
 /* Remove a stored original and its preview (a content withdrawn). CP_OK also
  * when either or both are absent; CP_ERR when one cannot be removed. */

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "hashfmt.h"
 #include "log.h"
+#include "mstore.h"
 #include "pkgzip.h"
 #include "reports.h"
 #include "sqlq.h"
@@ -280,6 +281,69 @@ static int write_hashes(struct ctx *c, struct out *o, const char *name, enum has
     return out_end(o);
 }
 
+/* pkgzip_member_write as an mstore_stream writer. */
+static int member_write(void *w, const void *p, size_t n)
+{
+    struct out *o = w;
+    return o->st = pkgzip_member_write(o->pz, p, n, o->err, o->errlen);
+}
+
+/* The stored originals of the package's media that the creator may see the
+ * content of, as media/<iccam_media_id>.<ext>: each decrypted and checked
+ * against its SHA-256 as it streams into the package (a stored file that fails
+ * its check fails the build rather than ship unverified bytes). *files counts
+ * them. A content shared by several items goes in once per item name. */
+static int write_media_files(struct ctx *c, const struct config *cfg, struct out *o, int64_t *files)
+{
+    char data[4096], keys[4096];
+    config_data_dir(cfg, data, sizeof data);
+    config_key_dir(cfg, cfg->db, keys, sizeof keys);
+    struct mstore ms;
+    if ((o->st = mstore_open(&ms, data, keys, o->err, o->errlen)) != CP_OK)
+        return o->st;
+    struct sqlq q;
+    sqlq_init(&q);
+    sqlq_sql(&q, "SELECT m.iccam_media_id, f.sha256, f.type FROM temp.pkg_reports p CROSS JOIN reports r"
+                 " ON r.id = p.id CROSS JOIN media m ON m.report_id = r.id"
+                 " JOIN media_files f ON f.sha256 = m.file_sha256 WHERE ");
+    scope_where(&c->scope, SCOPE_CONTENT, &q);
+    sqlite3_stmt *st = sqlq_prepare(&q, c->db);
+    sqlq_free(&q);
+    if (!st) {
+        mstore_close(&ms);
+        return o->st = CP_ERR;
+    }
+    static const char *const ext[][2] = {{"image/jpeg", "jpg"}, {"image/png", "png"},  {"image/gif", "gif"},
+                                         {"image/webp", "webp"}, {"image/bmp", "bmp"}, {"image/tiff", "tif"},
+                                         {"video/mp4", "mp4"},   {"video/webm", "webm"}};
+    int rc;
+    while (o->st == CP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != 32)
+            continue;
+        uint8_t sha[32];
+        memcpy(sha, sqlite3_column_blob(st, 1), 32);
+        const char *e = "bin", *t = db_text(st, 2);
+        for (size_t k = 0; k < sizeof ext / sizeof *ext; k++)
+            if (strcmp(t, ext[k][0]) == 0)
+                e = ext[k][1];
+        char name[200];
+        snprintf(name, sizeof name, "media/%s.%s", db_text(st, 0), e);
+        if (!pkgzip_name_ok(name))
+            continue;
+        if (out_begin(o, name) != CP_OK)
+            break;
+        char err[300];
+        int s = mstore_stream(&ms, sha, member_write, o, err, sizeof err);
+        if (s != CP_OK && o->st == CP_OK)
+            o->st = fail(o->err, o->errlen, s, "media %s: %s", db_text(st, 0), err);
+        if (out_end(o) == CP_OK)
+            (*files)++;
+    }
+    db_done(st);
+    mstore_close(&ms);
+    return o->st;
+}
+
 /* Mark a package failed with a reason (its own short transaction). */
 static void mark_failed(struct db *d, int64_t id, const char *why)
 {
@@ -420,6 +484,10 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
         int64_t again = 0;
         write_hashes(&c, &o, "hashes.txt", HF_TEXT, &again);
     }
+    int64_t content_files = 0;
+    int content_ok = want_content && scope_any_content(&c.scope);
+    if (o.st == CP_OK && content_ok)
+        write_media_files(&c, cfg, &o, &content_files);
     if (in_txn) {
         db_reset_all(d);
         db_commit(d);
@@ -469,9 +537,9 @@ int package_build(struct db *d, const struct config *cfg, int64_t id, const char
         cJSON_AddNumberToObject(cn, "hashes", (double)hashes);
         cJSON *mc = cJSON_AddObjectToObject(m, "media_content");
         cJSON_AddBoolToObject(mc, "requested", want_content);
-        cJSON_AddNumberToObject(mc, "files", 0);
-        if (want_content)
-            cJSON_AddStringToObject(mc, "note", "this installation stores no media content yet");
+        cJSON_AddNumberToObject(mc, "files", (double)content_files);
+        if (want_content && !content_ok)
+            cJSON_AddStringToObject(mc, "note", "the creator's agreements no longer share media content");
         char keydir[4096];
         uint8_t pk[32], sk[64];
         config_key_dir(cfg, cfg->db, keydir, sizeof keydir);

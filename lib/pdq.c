@@ -5,20 +5,15 @@
  * differences and a reordered sum can flip one.
  */
 #include "pdq.h"
+#include "image.h"
 #include "util.h"
 
 #include <math.h>
-#include <setjmp.h>
-#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jerror.h>
-#include <jpeglib.h>
-
-#define PDQ_MIN_DIM 5       /* the reference refuses smaller sides */
-#define PDQ_MAX_SCANS 500   /* progressive scans allowed (libjpeg-turbo's tj limit) */
-#define PDQ_JPEG_MEM (256L * 1024 * 1024) /* decoder working memory cap */
+#define PDQ_MIN_DIM 5 /* the reference refuses smaller sides */
 
 /* The reference's luminance weights, as floats. */
 static const float luma_r = 0.299f, luma_g = 0.587f, luma_b = 0.114f;
@@ -48,55 +43,81 @@ static int jarosz_window(int old_dim, int new_dim)
     return (old_dim + 2 * new_dim - 1) / (2 * new_dim);
 }
 
-/* One 1-D box filter of width `win` over n values `stride` apart, clipped at the
- * ends (the average of the part of the window inside the vector), in the
- * reference's running-sum order. */
-static void box_1d(const float *in, float *out, int n, int stride, int win)
+/* 1-D box filters of width `win` over `count` lines at once, each clipped at its
+ * ends (the average of the part of the window inside the line), in the
+ * reference's running-sum order. Line k starts at in + k*kstep and its n values
+ * are istep apart. Every line gets exactly the operations the reference's
+ * one-line filter performs, in the same order; the lines are only interleaved,
+ * which keeps the bits and lets independent sums proceed side by side (and, for
+ * neighbouring columns, in vector registers). Inlined so that constant count and
+ * kstep specialise it; count is at most BOX_LANES. */
+#define BOX_LANES 16
+static inline __attribute__((always_inline)) void
+box_lines(const float *restrict in, float *restrict out, int n, size_t istep, int count,
+          size_t kstep, int win)
 {
     int half = (win + 2) / 2;
     int p1 = half - 1, p2 = win - half + 1, p3 = n - win, p4 = half - 1;
-    int li = 0, ri = 0, oi = 0, cur = 0;
-    float sum = 0.0f;
+    size_t li = 0, ri = 0, oi = 0;
+    int cur = 0;
+    float sum[BOX_LANES];
 
+    for (int k = 0; k < count; k++)
+        sum[k] = 0.0f;
     for (int i = 0; i < p1; i++) {
-        sum += in[ri];
+        for (int k = 0; k < count; k++)
+            sum[k] += in[ri + k * kstep];
         cur++;
-        ri += stride;
+        ri += istep;
     }
     for (int i = 0; i < p2; i++) {
-        sum += in[ri];
         cur++;
-        out[oi] = sum / cur;
-        ri += stride;
-        oi += stride;
+        for (int k = 0; k < count; k++) {
+            sum[k] += in[ri + k * kstep];
+            out[oi + k * kstep] = sum[k] / cur;
+        }
+        ri += istep;
+        oi += istep;
     }
     for (int i = 0; i < p3; i++) {
-        sum += in[ri];
-        sum -= in[li];
-        out[oi] = sum / cur;
-        li += stride;
-        ri += stride;
-        oi += stride;
+        for (int k = 0; k < count; k++) {
+            sum[k] += in[ri + k * kstep];
+            sum[k] -= in[li + k * kstep];
+            out[oi + k * kstep] = sum[k] / cur;
+        }
+        li += istep;
+        ri += istep;
+        oi += istep;
     }
     for (int i = 0; i < p4; i++) {
-        sum -= in[li];
         cur--;
-        out[oi] = sum / cur;
-        li += stride;
-        oi += stride;
+        for (int k = 0; k < count; k++) {
+            sum[k] -= in[li + k * kstep];
+            out[oi + k * kstep] = sum[k] / cur;
+        }
+        li += istep;
+        oi += istep;
     }
 }
 
 /* Two passes of box filters along rows (b1 -> b2) then columns (b2 -> b1): a
- * tent-like blur that leaves the result in b1. */
+ * tent-like blur that leaves the result in b1. Rows go eight at a time and
+ * columns BOX_LANES at a time (each a run of adjacent floats), the remainders
+ * one by one. */
 static void jarosz_filter(float *b1, float *b2, int rows, int cols, int win_rows,
                           int win_cols)
 {
+    size_t c = (size_t)cols;
     for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < rows; i++)
-            box_1d(b1 + (size_t)i * cols, b2 + (size_t)i * cols, cols, 1, win_rows);
-        for (int j = 0; j < cols; j++)
-            box_1d(b2 + j, b1 + j, rows, cols, win_cols);
+        int i = 0, j = 0;
+        for (; i + 8 <= rows; i += 8)
+            box_lines(b1 + i * c, b2 + i * c, cols, 1, 8, c, win_rows);
+        for (; i < rows; i++)
+            box_lines(b1 + i * c, b2 + i * c, cols, 1, 1, c, win_rows);
+        for (; j + BOX_LANES <= cols; j += BOX_LANES)
+            box_lines(b2 + j, b1 + j, rows, c, BOX_LANES, 1, win_cols);
+        for (; j < cols; j++)
+            box_lines(b2 + j, b1 + j, rows, c, 1, 1, win_cols);
     }
 }
 
@@ -181,191 +202,170 @@ static void to_bits(float b[16][16], uint8_t hash[32])
     }
 }
 
+/* True when the reference would hash a w x h image and it is within our caps. */
+static int size_ok(int w, int h)
+{
+    return w >= PDQ_MIN_DIM && h >= PDQ_MIN_DIM && w <= PDQ_MAX_DIM && h <= PDQ_MAX_DIM &&
+           (long)w * h <= PDQ_MAX_PIXELS;
+}
+
+/* Quality, DCT and bits of the 64x64 downsample. */
+static void hash_64(float a[64][64], uint8_t hash[32], int *quality)
+{
+    float b[16][16];
+    *quality = quality_metric(a);
+    dct_64_to_16(a, b);
+    to_bits(b, hash);
+}
+
+/* Hash the luminance in b1 (w x h, not 64x64; blurred in place) with b2 as the
+ * filter's scratch of the same size. */
+static void hash_blur(float *b1, float *b2, int w, int h, uint8_t hash[32], int *quality)
+{
+    float a[64][64];
+    jarosz_filter(b1, b2, h, w, jarosz_window(w, 64), jarosz_window(h, 64));
+    decimate(b1, h, w, a);
+    hash_64(a, hash, quality);
+}
+
 /* Hash a luminance image: blur and decimate to 64x64 (or take it as is when it
  * already is 64x64, as the reference does), quality, DCT, bits. */
 int pdq_hash_luma(const float *luma, int w, int h, uint8_t hash[32], int *quality)
 {
-    float a[64][64], b[16][16];
-
     memset(hash, 0, 32);
     *quality = 0;
-    if (w < PDQ_MIN_DIM || h < PDQ_MIN_DIM)
-        return CP_BAD;
-    if (w > PDQ_MAX_DIM || h > PDQ_MAX_DIM || (long)w * h > PDQ_MAX_PIXELS)
+    if (!size_ok(w, h))
         return CP_BAD;
     dct_init();
 
     if (w == 64 && h == 64) {
+        float a[64][64];
         memcpy(a, luma, sizeof a);
-    } else {
-        size_t n = (size_t)w * (size_t)h;
-        float *b1 = malloc(n * sizeof *b1), *b2 = malloc(n * sizeof *b2);
-        if (!b1 || !b2) {
-            free(b1);
-            free(b2);
-            return CP_ERR;
-        }
-        memcpy(b1, luma, n * sizeof *b1);
-        jarosz_filter(b1, b2, h, w, jarosz_window(w, 64), jarosz_window(h, 64));
-        decimate(b1, h, w, a);
+        hash_64(a, hash, quality);
+        return CP_OK;
+    }
+    size_t n = (size_t)w * (size_t)h;
+    float *b1 = malloc(n * sizeof *b1), *b2 = malloc(n * sizeof *b2);
+    if (!b1 || !b2) {
         free(b1);
         free(b2);
+        return CP_ERR;
     }
-    *quality = quality_metric(a);
-    dct_64_to_16(a, b);
-    to_bits(b, hash);
+    memcpy(b1, luma, n * sizeof *b1);
+    hash_blur(b1, b2, w, h, hash, quality);
+    free(b1);
+    free(b2);
     return CP_OK;
 }
 
-/* ---- JPEG decoding ---- */
-
-/* libjpeg error manager that longjmps back with the decoder's message. */
-struct jerr {
-    struct jpeg_error_mgr pub;
-    jmp_buf jmp;
-    char msg[JMSG_LENGTH_MAX];
-};
-
-/* Fatal decoder error: keep the message and unwind to pdq_hash_file. */
-static void jerr_exit(j_common_ptr cinfo)
+/* The luminance of a decoded image straight into the filter's first buffer (no
+ * intermediate copy), then the same steps as pdq_hash_luma. Grey is taken as is,
+ * as the reference reads greyscale JPEGs as one channel; RGB is weighted in the
+ * reference's order and in float. */
+int pdq_hash_image(const struct image *img, uint8_t hash[32], int *quality)
 {
-    struct jerr *e = (struct jerr *)cinfo->err;
-    e->pub.format_message(cinfo, e->msg);
-    longjmp(e->jmp, 1);
-}
-
-/* Decoder messages: warnings (level -1) about corrupt or missing data are fatal,
- * since a half-grey truncated photo would hash as a different picture; stray
- * bytes between markers, common in real files, are tolerated. Trace output is
- * dropped. */
-static void jerr_message(j_common_ptr cinfo, int level)
-{
-    if (level >= 0)
-        return;
-    if (cinfo->err->msg_code == JWRN_EXTRANEOUS_DATA)
-        return;
-    jerr_exit(cinfo);
-}
-
-/* Progress monitor: refuse progressive files with absurd numbers of scans, which
- * cost decoding time out of all proportion to their size. */
-static void jprogress(j_common_ptr cinfo)
-{
-    if (cinfo->is_decompressor) {
-        j_decompress_ptr d = (j_decompress_ptr)cinfo;
-        if (d->input_scan_number > PDQ_MAX_SCANS) {
-            struct jerr *e = (struct jerr *)cinfo->err;
-            snprintf(e->msg, sizeof e->msg, "more than %d progressive scans",
-                     PDQ_MAX_SCANS);
-            longjmp(e->jmp, 1);
-        }
-    }
-}
-
-/* Luminance of one decoded pixel: grey as is (the reference reads greyscale
- * JPEGs as one channel), RGB weighted in the reference's order. */
-static float px_luma(const JSAMPLE *p, int comps)
-{
-    if (comps == 1)
-        return (float)p[0];
-    return luma_r * p[0] + luma_g * p[1] + luma_b * p[2];
-}
-
-/* Decode f as JPEG into a full-resolution luminance image of *ow x *oh, returned
- * in *out (malloc'd). Returns CP_OK or fails into err. */
-static int decode_jpeg(FILE *f, float **out, int *ow, int *oh, char *err, size_t errlen)
-{
-    struct jpeg_decompress_struct cinfo;
-    struct jerr je;
-    struct jpeg_progress_mgr prog;
-    float *volatile luma = NULL;
-    JSAMPLE *volatile row = NULL;
-    volatile int rc = CP_BAD;
-
-    memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&je.pub);
-    je.pub.error_exit = jerr_exit;
-    je.pub.emit_message = jerr_message;
-    je.msg[0] = 0;
-    if (setjmp(je.jmp)) {
-        jpeg_destroy_decompress(&cinfo);
-        free(luma);
-        free(row);
-        if (rc == CP_ERR)
-            return fail(err, errlen, CP_ERR, "out of memory decoding JPEG");
-        return fail(err, errlen, CP_BAD, "bad JPEG: %s", je.msg[0] ? je.msg : "decoder error");
-    }
-    jpeg_create_decompress(&cinfo);
-    cinfo.mem->max_memory_to_use = PDQ_JPEG_MEM;
-    prog.progress_monitor = jprogress;
-    cinfo.progress = &prog;
-    jpeg_stdio_src(&cinfo, f);
-    jpeg_read_header(&cinfo, TRUE);
-
-    long w = cinfo.image_width, h = cinfo.image_height;
-    if (w < PDQ_MIN_DIM || h < PDQ_MIN_DIM || w > PDQ_MAX_DIM || h > PDQ_MAX_DIM ||
-        w * h > PDQ_MAX_PIXELS) {
-        jpeg_destroy_decompress(&cinfo);
-        return fail(err, errlen, CP_BAD, "JPEG of %ldx%ld pixels: sides must be %d..%d, at most %ld pixels",
-                    w, h, PDQ_MIN_DIM, PDQ_MAX_DIM, PDQ_MAX_PIXELS);
-    }
-    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-        jpeg_destroy_decompress(&cinfo);
-        return fail(err, errlen, CP_BAD, "CMYK JPEGs are not supported");
-    }
-    cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_start_decompress(&cinfo);
-
-    int cw = (int)cinfo.output_width, ch = (int)cinfo.output_height;
-    int comps = cinfo.output_components;
-    row = malloc((size_t)cw * comps);
-    luma = malloc((size_t)cw * ch * sizeof(float));
-    if (!row || !luma) {
-        rc = CP_ERR;
-        longjmp(je.jmp, 1);
-    }
-
-    while (cinfo.output_scanline < cinfo.output_height) {
-        float *dst = luma + (size_t)cinfo.output_scanline * cw;
-        JSAMPROW rp = row;
-        jpeg_read_scanlines(&cinfo, &rp, 1);
-        for (int x = 0; x < cw; x++)
-            dst[x] = px_luma(row + (size_t)x * comps, comps);
-    }
-    jpeg_finish_decompress(&cinfo);
-    jpeg_destroy_decompress(&cinfo);
-    free(row);
-    *out = luma;
-    *ow = cw;
-    *oh = ch;
-    return CP_OK;
-}
-
-/* Decode a JPEG file and hash it; see pdq.h. */
-int pdq_hash_file(const char *path, uint8_t hash[32], int *quality, char *err,
-                  size_t errlen)
-{
-    unsigned char magic[3];
-    float *luma = NULL;
-    int w = 0, h = 0, rc;
-
     memset(hash, 0, 32);
     *quality = 0;
+    if (!img || !img->px || (img->comps != 1 && img->comps != 3) || !size_ok(img->w, img->h))
+        return CP_BAD;
+    dct_init();
+
+    int w = img->w, h = img->h;
+    size_t n = (size_t)w * (size_t)h;
+    float *b1 = malloc(n * sizeof *b1);
+    if (!b1)
+        return CP_ERR;
+    const uint8_t *p = img->px;
+    if (img->comps == 1) {
+        for (size_t i = 0; i < n; i++)
+            b1[i] = (float)p[i];
+    } else {
+        /* luma_r * r + luma_g * g + luma_b * b from tables of the three float
+         * products: the same roundings and the same two sums in the same order,
+         * so the same bits, without three int-to-float conversions a pixel. */
+        float tr[256], tg[256], tb[256];
+        for (int v = 0; v < 256; v++) {
+            tr[v] = luma_r * v;
+            tg[v] = luma_g * v;
+            tb[v] = luma_b * v;
+        }
+        for (size_t i = 0; i < n; i++, p += 3)
+            b1[i] = tr[p[0]] + tg[p[1]] + tb[p[2]];
+    }
+    if (w == 64 && h == 64) {
+        float a[64][64];
+        memcpy(a, b1, sizeof a);
+        free(b1);
+        hash_64(a, hash, quality);
+        return CP_OK;
+    }
+    float *b2 = malloc(n * sizeof *b2);
+    if (!b2) {
+        free(b1);
+        return CP_ERR;
+    }
+    hash_blur(b1, b2, w, h, hash, quality);
+    free(b1);
+    free(b2);
+    return CP_OK;
+}
+
+/* Read at most PDQ_MAX_FILE bytes of path into data; CP_OK or CP_BAD. */
+static int read_capped(const char *path, struct buf *data, char *err, size_t errlen)
+{
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, errlen, CP_BAD, "cannot open %s", path);
-    if (fread(magic, 1, 3, f) != 3 || magic[0] != 0xff || magic[1] != 0xd8 ||
-        magic[2] != 0xff) {
-        fclose(f);
-        return fail(err, errlen, CP_BAD, "%s is not a JPEG", path);
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (data->len + got > (size_t)PDQ_MAX_FILE) {
+            fclose(f);
+            return fail(err, errlen, CP_BAD, "%s is larger than %ld MB", path,
+                        PDQ_MAX_FILE >> 20);
+        }
+        buf_add(data, chunk, got);
     }
-    rewind(f);
-    rc = decode_jpeg(f, &luma, &w, &h, err, errlen);
+    int bad = ferror(f);
     fclose(f);
+    if (bad)
+        return fail(err, errlen, CP_BAD, "cannot read %s", path);
+    return CP_OK;
+}
+
+/* Read, sniff, decode and hash a file; see pdq.h. */
+int pdq_hash_file(const char *path, uint8_t hash[32], int *quality, char *err,
+                  size_t errlen)
+{
+    struct buf data;
+    struct image img;
+    int rc;
+
+    memset(hash, 0, 32);
+    *quality = 0;
+    buf_init(&data);
+    rc = read_capped(path, &data, err, errlen);
+    if (rc != CP_OK) {
+        buf_free(&data);
+        return rc;
+    }
+    const uint8_t *p = (const uint8_t *)data.p;
+    if (!image_decodable(image_sniff(p, data.len))) {
+        buf_free(&data);
+        return fail(err, errlen, CP_BAD, "%s is not a JPEG or PNG", path);
+    }
+    rc = image_decode(p, data.len, PDQ_MAX_PIXELS, &img, err, errlen);
+    buf_free(&data);
     if (rc != CP_OK)
         return rc;
-    rc = pdq_hash_luma(luma, w, h, hash, quality);
-    free(luma);
+    if (img.w < PDQ_MIN_DIM || img.h < PDQ_MIN_DIM) {
+        rc = fail(err, errlen, CP_BAD, "%s: image of %dx%d pixels is too small to hash "
+                  "(sides must be at least %d)", path, img.w, img.h, PDQ_MIN_DIM);
+        image_free(&img);
+        return rc;
+    }
+    rc = pdq_hash_image(&img, hash, quality);
+    image_free(&img);
     if (rc == CP_ERR)
         return fail(err, errlen, CP_ERR, "out of memory hashing %s", path);
     if (rc != CP_OK)

@@ -6,9 +6,9 @@
  * Jarosz box filter, decimation to 64x64, the 16x16 low-frequency corner of the DCT
  * (DC row and column skipped) and a threshold at the median.
  *
- * Files are decoded with libjpeg(-turbo) under a setjmp error handler, with caps on
- * dimensions, pixel count, decoder memory and progressive scans, so hostile input
- * is refused with CP_BAD rather than crashing or eating the machine.
+ * Pictures are decoded by lib/image (JPEG and PNG, with caps on dimensions, pixel
+ * count, decoder memory and progressive scans), so hostile input is refused with
+ * CP_BAD rather than crashing or eating the machine; this module only hashes.
  */
 #ifndef CPORT_PDQ_H
 #define CPORT_PDQ_H
@@ -19,6 +19,9 @@
 /* Refused above these: decoding cost grows with the pixel count. */
 #define PDQ_MAX_DIM 30000
 #define PDQ_MAX_PIXELS 50000000L /* hashing holds 2 floats a pixel: 400 MB here */
+#define PDQ_MAX_FILE (64L * 1024 * 1024) /* pdq_hash_file reads no more */
+
+struct image; /* image.h */
 
 /* PDQ of a luminance image (row-major float, w x h, 0..255): the 32-byte hash
  * (bytes in the order of the reference's hex) and quality 0..100. The image is
@@ -26,12 +29,20 @@
  * (the reference's minimum) or the image is too large; CP_ERR when out of memory. */
 int pdq_hash_luma(const float *luma, int w, int h, uint8_t hash[32], int *quality);
 
-/* Decode a JPEG file and hash it at full resolution, as the reference vectors were
- * made (the newer pdqio.cpp's nearest-neighbour prescale to 512x512 moves the
- * vectors' hashes further away: 4..12 bits against 2..8). Greyscale JPEGs are
- * hashed from their grey values.
- * CP_OK; CP_BAD (err says why) when the file is missing, not a JPEG, corrupt,
- * truncated, CMYK, or over the caps; CP_ERR when out of memory. */
+/* PDQ of a decoded picture (image.h): the luminance as the reference computes it
+ * (grey taken as is, RGB as 0.299f*r + 0.587f*g + 0.114f*b in float), hashed at
+ * full resolution by pdq_hash_luma. Same results as pdq_hash_luma: CP_OK, CP_BAD
+ * for a side below 5 pixels, an image over the caps or a malformed struct,
+ * CP_ERR when out of memory. */
+int pdq_hash_image(const struct image *img, uint8_t hash[32], int *quality);
+
+/* Read a file (at most PDQ_MAX_FILE bytes), tell its type from its bytes, decode it
+ * (JPEG or PNG, at most PDQ_MAX_PIXELS) and hash it at full resolution, as the
+ * reference vectors were made (the newer pdqio.cpp's nearest-neighbour prescale to
+ * 512x512 moves the vectors' hashes further away: 4..12 bits against 2..8).
+ * CP_OK; CP_BAD (err says why) when the file is missing, too large, neither JPEG
+ * nor PNG, corrupt, truncated, CMYK, too small to hash or over the caps; CP_ERR
+ * when out of memory. */
 int pdq_hash_file(const char *path, uint8_t hash[32], int *quality, char *err,
                   size_t errlen);
 

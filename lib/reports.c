@@ -798,8 +798,42 @@ static void cls_media_write(struct jw *w, const struct cls_row *rows, int n, int
     jw_arr_end(w);
 }
 
-/* The media of a report; hashes and classifications only with media metadata. */
-static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta)
+/* What the fetch of one media item gave, as the report shows it: the state;
+ * with media metadata the sniffed type and ICCAM's hashes that disagree; with
+ * media content whether a preview and the original can be had (GET
+ * /api/v1/media/{id} has the rest). */
+static void media_content_write(struct jw *w, sqlite3_stmt *st, int meta, int content)
+{
+    jw_key(w, "content");
+    jw_obj(w);
+    jw_key(w, "state");
+    const char *state = db_text(st, 18);
+    jw_str(w, *state ? state : "none");
+    int stored = sqlite3_column_type(st, 20) != SQLITE_NULL;
+    if (meta && stored) {
+        jw_col_text(w, "type", st, 20);
+        jw_key(w, "hash_mismatch");
+        jw_arr(w);
+        const char *mm = db_text(st, 19);
+        while (*mm) {
+            size_t k = strcspn(mm, ",");
+            char one[32];
+            snprintf(one, sizeof one, "%.*s", (int)(k < sizeof one - 1 ? k : sizeof one - 1), mm);
+            jw_str(w, one);
+            mm += k + (mm[k] == ',');
+        }
+        jw_arr_end(w);
+    }
+    jw_key(w, "preview");
+    jw_bool(w, content && stored && sqlite3_column_int(st, 21));
+    jw_key(w, "original");
+    jw_bool(w, content && stored);
+    jw_obj_end(w);
+}
+
+/* The media of a report; hashes and classifications only with media metadata,
+ * previews and originals only with media content. */
+static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta, int content)
 {
     struct cls_row *cls = NULL;
     int ncls = 0;
@@ -808,9 +842,12 @@ static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta)
         free(cls);
         return e;
     }
-    sqlite3_stmt *st = db_prep(c->db, "SELECT id, iccam_media_id, content_url, media_type, mime, bytes, width, height,"
-                                      " duration_s, first_seen_at, is_new, known_to_police, md5, sha1, sha256, pdq,"
-                                      " pdq_quality, photodna FROM media WHERE report_id = ? ORDER BY id");
+    sqlite3_stmt *st = db_prep(c->db, "SELECT m.id, m.iccam_media_id, m.content_url, m.media_type, m.mime, m.bytes,"
+                                      " m.width, m.height, m.duration_s, m.first_seen_at, m.is_new, m.known_to_police,"
+                                      " m.md5, m.sha1, m.sha256, m.pdq, m.pdq_quality, m.photodna, m.fetch_state,"
+                                      " m.hash_mismatch, f.type, f.preview FROM media m"
+                                      " LEFT JOIN media_files f ON f.sha256 = m.file_sha256"
+                                      " WHERE m.report_id = ? ORDER BY m.id");
     if (!st) {
         free(cls);
         return CP_ERR;
@@ -860,6 +897,7 @@ static int media_write(struct ctx *c, struct jw *w, int64_t report_id, int meta)
             jw_obj_end(w);
             cls_media_write(w, cls, ncls, mid);
         }
+        media_content_write(w, st, meta, content);
         jw_obj_end(w);
     }
     db_done(st);
@@ -875,6 +913,8 @@ int reports_get(struct ctx *c, int64_t id, struct buf *out)
     sqlq_init(&q);
     sqlq_sql(&q, "SELECT " REPORT_COLS ", ");
     scope_where(&c->scope, SCOPE_META, &q);
+    sqlq_sql(&q, ", ");
+    scope_where(&c->scope, SCOPE_CONTENT, &q);
     sqlq_sql(&q, " FROM reports r WHERE r.id = ");
     sqlq_int(&q, id);
     sqlq_sql(&q, " AND ");
@@ -891,14 +931,16 @@ int reports_get(struct ctx *c, int64_t id, struct buf *out)
     struct jw w;
     jw_init(&w, out);
     report_write(&w, st);
-    int meta = sqlite3_column_int(st, 21);
+    int meta = sqlite3_column_int(st, 21), content = sqlite3_column_int(st, 22);
     char rep[64], ass[64];
     snprintf(rep, sizeof rep, "%s", db_text(st, 8));
     snprintf(ass, sizeof ass, "%s", db_text(st, 9));
     db_done(st);
     jw_key(&w, "media_metadata");
     jw_bool(&w, meta);
-    int e = media_write(c, &w, id, meta);
+    jw_key(&w, "media_content");
+    jw_bool(&w, content);
+    int e = media_write(c, &w, id, meta, content);
     if (e == CP_OK) {
         jw_key(&w, "hotlines");
         jw_obj(&w);

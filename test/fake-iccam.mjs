@@ -3,8 +3,8 @@
 // over HTTP(S) on 127.0.0.1, and can be told at run time to misbehave (5xx, 429,
 // 401, slow, malformed / truncated / oversized pages, invalid records) so tests can
 // check retries, error handling and quarantine. No npm dependencies (Node 20).
-// All data is whatever synthetic feed is in --dir; /media/<id> answers a generated
-// solid-colour PNG.
+// All data is whatever synthetic feed is in --dir; /media/<id> answers the feed's
+// media/<id> file (feedgen --media-files) or else a generated solid-colour PNG.
 //
 // Usage:
 //   node test/fake-iccam.mjs --dir FEED_DIR [--port 0] [--tls-cert F --tls-key K]
@@ -15,7 +15,7 @@
 //   GET  /v1/hotlines                  hotlines.json of FEED_DIR
 //   GET  /v1/reports[?cursor=C&limit=N] pages reports-0001.json, ... in order; the
 //                                      cursor is base64url(page file name); limit ignored
-//   GET  /media/<id>                   a small solid-colour PNG (colour from the id)
+//   GET  /media/<id>                   FEED_DIR/media/<id>, or a small solid-colour PNG
 //   POST /_control  {JSON}             merge misbehaviour modes (see MODES below);
 //   GET  /_control                     current modes
 //   GET  /_stats                       {"requests","by_path","by_status","by_page",
@@ -44,6 +44,14 @@
 //                                      country "XX1", md5 "zz", reported_at
 //                                      "yesterday"); the rest unchanged. Which ones:
 //                                      /_stats "bad_records".
+//   {"media_5xx": n, "retry_after": s}  next n /media requests answer 503
+//   {"media_404": true}                every /media request answers 404
+//   {"media_401": true}                every /media request answers 401 (the feed itself works)
+//   {"media_slow": n, "media_slow_ms": ms} the next n /media answers wait ms (default 3000)
+//   {"media_drop": true|n}             /media promises its whole body, sends half, cuts
+//                                      (always, or for the next n requests)
+//   {"media_endless": true}            /media streams 64 KB chunks until the client hangs up
+//   {"media_gzip_bomb": true}          /media answers a gzip body inflating to 256 MB
 //   {"reset": true}                    back to normal; also clears the stats
 //   {"reset_stats": true}              clear the stats only
 
@@ -382,9 +390,55 @@ async function handle(req, res) {
   }
   if (p === '/v1/reports') return handleReports(req, res, url);
   const m = /^\/media\/([A-Za-z0-9._-]{1,64})$/.exec(p);
-  if (m) return send(res, 200, solidPng(m[1]), { 'Content-Type': 'image/png' });
+  if (m) return handleMedia(res, m[1]);
   return send(res, 404, { error: 'not found' });
 }
+
+// A media content: FEED_DIR/media/<id> when the feed has that file, else a
+// solid-colour PNG; misbehaving as the media_* modes say.
+async function handleMedia(res, id) {
+  if (modes.media_5xx > 0) {
+    modes.media_5xx--;
+    return send(res, 503, { error: 'unavailable' }, modes.retry_after ? { 'Retry-After': String(modes.retry_after) } : {});
+  }
+  if (modes.media_404) return send(res, 404, { error: 'no such media' });
+  if (modes.media_401) return send(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer' });
+  if (modes.media_slow > 0) {
+    // The next n answers come too late for any sane timeout.
+    modes.media_slow--;
+    await sleep(Number(modes.media_slow_ms || 3000));
+  }
+  const f = path.join(FEED_DIR, 'media', id);
+  const body = fs.existsSync(f) ? fs.readFileSync(f) : solidPng(id);
+  if (modes.media_drop) {
+    // Promise the whole body, send half, cut the connection (n times, or always for true).
+    if (typeof modes.media_drop === 'number') modes.media_drop -= 1;
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': body.length });
+    res.write(body.subarray(0, body.length >> 1));
+    await sleep(50);
+    return res.destroy();
+  }
+  if (modes.media_endless) {
+    // Chunked and never ending, until the client hangs up.
+    res.writeHead(200, { 'Content-Type': 'image/jpeg' });
+    const chunk = Buffer.alloc(64 * 1024, 0xab);
+    let open = true;
+    res.on('close', () => { open = false; });
+    while (open) {
+      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    }
+    return undefined;
+  }
+  if (modes.media_gzip_bomb) {
+    // A small gzip body that inflates to 256 MB, labelled as gzip encoding.
+    gzipBomb ??= zlib.gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 });
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip', 'Content-Length': gzipBomb.length });
+    return res.end(gzipBomb);
+  }
+  const type = body[0] === 0x89 ? 'image/png' : body[0] === 0xff ? 'image/jpeg' : 'application/octet-stream';
+  return send(res, 200, body, { 'Content-Type': type });
+}
+let gzipBomb = null;
 
 // Request handler wrapper: any exception becomes a 500.
 function onRequest(req, res) {

@@ -8,7 +8,9 @@
 #ifndef CPORT_TEST_H
 #define CPORT_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_passed, test_failed, test_cur_failed;
@@ -61,6 +63,38 @@ static int test_passed, test_failed, test_cur_failed;
             test_passed++;                                                         \
         }                                                                          \
     } while (0)
+
+/* The whole of a file (malloc'd, with a NUL after the last byte) and its size
+ * in *n; NULL when it cannot be read. */
+static inline uint8_t *test_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p)
+        p[len] = 0;
+    *n = p ? (size_t)len : 0;
+    return p;
+}
+
+/* Write n bytes to path (created or truncated); 0, or -1 when it cannot. */
+static inline int test_spit(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
 
 #define TEST_DONE()                                                                \
     (printf("%d passed, %d failed\n", test_passed, test_failed), test_failed ? 1 : 0)

@@ -325,34 +325,7 @@ static void test_empty(void)
     hidx_close(x);
 }
 
-/* Read a whole file; NULL on failure. */
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
 
-/* Write n bytes to path. */
-static void spit(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(p, 1, n, f);
-        fclose(f);
-    }
-}
 
 /* FNV-1a 64, as the header checksum: lets a test forge a consistent checksum
  * to show that the layout check alone refuses a bad section table. */
@@ -387,25 +360,25 @@ static void test_corrupt_header(void)
     REQUIRE(x);
     hidx_close(x);
     size_t n;
-    uint8_t *p = slurp(tpath("good.idx"), &n);
+    uint8_t *p = test_slurp(tpath("good.idx"), &n);
     REQUIRE(p && n > 4096);
     uint8_t *c = malloc(n);
     const char *bad = tpath("bad.idx");
 
-    spit(bad, p, n);
+    test_spit(bad, p, n);
     CHECK(!refused(bad)); /* the copy itself is fine */
-    spit(bad, p, n - 1);
+    test_spit(bad, p, n - 1);
     CHECK(refused(bad));
-    spit(bad, p, n / 2);
+    test_spit(bad, p, n / 2);
     CHECK(refused(bad));
-    spit(bad, p, 100);
+    test_spit(bad, p, 100);
     CHECK(refused(bad));
-    spit(bad, p, 0);
+    test_spit(bad, p, 0);
     CHECK(refused(bad));
 
     memcpy(c, p, n);
     c[0] = 'X';
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(refused(bad));
 
     /* PDQ hashes' section (slot 12) moved by 64 bytes. */
@@ -415,11 +388,11 @@ static void test_corrupt_header(void)
     CHECK(off > 0);
     off += 64;
     memcpy(c + HDR_SEC + 12 * 16, &off, 8);
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(refused(bad));
     uint64_t sum = fnv(c, HDR_SUM);
     memcpy(c + HDR_SUM, &sum, 8);
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(refused(bad));
 
     /* A section pointing past the end, checksum forged. */
@@ -428,7 +401,7 @@ static void test_corrupt_header(void)
     memcpy(c + HDR_SEC + 13 * 16, &off, 8);
     sum = fnv(c, HDR_SUM);
     memcpy(c + HDR_SUM, &sum, 8);
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(refused(bad));
 
     /* A PDQ count (at 24 + 8 * HIDX_PDQ) that no longer matches, checksum forged. */
@@ -436,14 +409,14 @@ static void test_corrupt_header(void)
     c[24 + 8 * HIDX_PDQ] ^= 1;
     sum = fnv(c, HDR_SUM);
     memcpy(c + HDR_SUM, &sum, 8);
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(refused(bad));
 
     /* The same file with the checksum forged unchanged opens: the forging is right. */
     memcpy(c, p, n);
     sum = fnv(c, HDR_SUM);
     memcpy(c + HDR_SUM, &sum, 8);
-    spit(bad, c, n);
+    test_spit(bad, c, n);
     CHECK(!refused(bad));
 
     CHECK(refused(tpath("missing.idx")));
@@ -466,11 +439,11 @@ static void test_corrupt_body(void)
     CHECK_INT(hidx_builder_write(b, tpath("body.idx"), 1, err, sizeof err), CP_OK);
     hidx_builder_free(b);
     size_t n;
-    uint8_t *p = slurp(tpath("body.idx"), &n);
+    uint8_t *p = test_slurp(tpath("body.idx"), &n);
     REQUIRE(p);
     for (size_t i = 1376; i < n; i++)
         p[i] = (uint8_t)(rnd() % 3 == 0 ? 0xff : rnd());
-    spit(tpath("body.idx"), p, n);
+    test_spit(tpath("body.idx"), p, n);
     free(p);
     struct hidx *x = hidx_open(tpath("body.idx"), err, sizeof err);
     REQUIRE(x);
@@ -527,7 +500,7 @@ static void test_refresh(void)
     /* A corrupt replacement, installed by rename as the builder does. */
     const char *junk = tpath("junk.idx");
     uint8_t zeros[2000] = {0};
-    spit(junk, zeros, sizeof zeros);
+    test_spit(junk, zeros, sizeof zeros);
     CHECK_INT(rename(junk, path), 0);
     struct hidx *y = hidx_refresh(x, path, err, sizeof err);
     CHECK(y == x);

@@ -50,24 +50,6 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
     return remove(p);
 }
 
-/* The whole of a file (malloc'd) and its size; NULL when it cannot be read. */
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
 
 /* Replace a file's bytes in place (same inode, mode kept); 0 or -1. */
 static int spill(const char *path, const void *p, size_t n)
@@ -286,14 +268,14 @@ static void test_keys(void)
     CHECK_INT(st.st_size, 32);
     CHECK_INT(count_files(kdir), 1); /* no temp file left */
     size_t n1, n2;
-    uint8_t *k1 = slurp(kpath, &n1);
+    uint8_t *k1 = test_slurp(kpath, &n1);
     REQUIRE(k1 && n1 == 32);
 
     /* a second call keeps the key: same inode, same bytes */
     CHECK(mstore_key_create(kdir, err, sizeof err) == CP_OK);
     REQUIRE(stat(kpath, &st2) == 0);
     CHECK(st2.st_ino == st.st_ino);
-    uint8_t *k2 = slurp(kpath, &n2);
+    uint8_t *k2 = test_slurp(kpath, &n2);
     CHECK(k2 && n2 == 32 && memcmp(k1, k2, 32) == 0);
     free(k2);
     CHECK_INT(count_files(kdir), 1);
@@ -393,13 +375,13 @@ static void test_dedupe(void)
     struct stat a, b;
     size_t n1, n2;
     REQUIRE(stat(path, &a) == 0);
-    uint8_t *before = slurp(path, &n1);
+    uint8_t *before = test_slurp(path, &n1);
     usleep(20000);
     CHECK_INT(mstore_put(&MS, sha, p, 100000, err, sizeof err), CP_OK);
     REQUIRE(stat(path, &b) == 0);
     CHECK(a.st_ino == b.st_ino);
     CHECK(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
-    uint8_t *after = slurp(path, &n2);
+    uint8_t *after = test_slurp(path, &n2);
     /* a rewrite would differ everywhere: each encryption has a fresh random header */
     CHECK(before && after && n1 == n2 && memcmp(before, after, n1) == 0);
     free(before);
@@ -465,7 +447,7 @@ static void test_tamper(void)
     REQUIRE(p);
     mstore_path(&MS, sha, path, sizeof path);
     size_t len;
-    uint8_t *orig = slurp(path, &len);
+    uint8_t *orig = test_slurp(path, &len);
     REQUIRE(orig && (long long)len == stored_size(n));
     uint8_t *b = malloc(len + 2 * C);
     REQUIRE(b);
@@ -556,7 +538,7 @@ static void test_early_final(void)
     REQUIRE(p);
     mstore_path(&MS, sha, path, sizeof path);
     size_t len;
-    uint8_t *orig = slurp(path, &len);
+    uint8_t *orig = test_slurp(path, &len);
     REQUIRE(orig && len == MSTORE_HEADER + 2 * C);
     uint8_t *b = malloc(len + C);
     REQUIRE(b);
@@ -583,7 +565,7 @@ static void test_moved_file(void)
     mstore_path(&MS, sa, pa, sizeof pa);
     mstore_path(&MS, sb, pb, sizeof pb);
     size_t la;
-    uint8_t *fa = slurp(pa, &la);
+    uint8_t *fa = test_slurp(pa, &la);
     REQUIRE(fa && spill(pb, fa, la) == 0);
     CHECK(tampered(sb, "chunk 1 failed authentication"));
     CHECK(sound(sa, 150000));
@@ -621,7 +603,7 @@ static void test_other_key(void)
     *strrchr(sub, '/') = 0;
     REQUIRE(mkdir(ms2.dir, 0750) == 0 && mkdir(sub, 0750) == 0);
     size_t len;
-    uint8_t *f = slurp(p1, &len);
+    uint8_t *f = test_slurp(p1, &len);
     REQUIRE(f && spill(p2, f, len) == 0);
     CHECK(mstore_has(&ms2, sha));
     CHECK_INT(mstore_verify(&ms2, sha, NULL, err, sizeof err), CP_BAD);
@@ -681,7 +663,7 @@ static void test_preview(void)
     snprintf(full, sizeof full, "%s/%s", at("data"), rel);
     REQUIRE(mstore_put_preview(&MS, sha, j1, sizeof j1, err, sizeof err) == CP_OK);
     size_t n;
-    uint8_t *got = slurp(full, &n);
+    uint8_t *got = test_slurp(full, &n);
     CHECK(got && n == sizeof j1 && memcmp(got, j1, n) == 0);
     free(got);
     struct stat st;
@@ -691,7 +673,7 @@ static void test_preview(void)
     CHECK_INT(st.st_mode & 07777, 0750);
 
     REQUIRE(mstore_put_preview(&MS, sha, j2, sizeof j2, err, sizeof err) == CP_OK);
-    got = slurp(full, &n);
+    got = test_slurp(full, &n);
     CHECK(got && n == sizeof j2 && memcmp(got, j2, n) == 0);
     free(got);
 
@@ -703,7 +685,7 @@ static void test_preview(void)
     memcpy(big, "\xff\xd8\xff", 3);
     CHECK_INT(mstore_put_preview(&MS, sha, big, MSTORE_PREVIEW_MAX + 1, err, sizeof err), CP_BAD);
     free(big);
-    got = slurp(full, &n);
+    got = test_slurp(full, &n);
     CHECK(got && n == sizeof j2 && memcmp(got, j2, n) == 0); /* untouched by the refusals */
     free(got);
     CHECK_INT(count_strays(MS.preview_dir), 0);

@@ -43,34 +43,7 @@ static const char *tpath(const char *name)
     return p[k];
 }
 
-/* Read a whole file; NULL when it cannot. */
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
 
-/* Write n bytes to path. */
-static int spit(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = fwrite(p, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
 
 /* Each dih/ image against the reference's hash and quality from expected-dih.csv
  * ("pdq,quality,file" after a header line). */
@@ -208,12 +181,12 @@ static void test_refusals(void)
     char err[256];
 
     CHECK_INT(pdq_hash_file(tpath("missing.jpg"), hash, &q, err, sizeof err), CP_BAD);
-    REQUIRE(spit(tpath("empty.jpg"), "", 0) == 0);
+    REQUIRE(test_spit(tpath("empty.jpg"), "", 0) == 0);
     CHECK_INT(pdq_hash_file(tpath("empty.jpg"), hash, &q, err, sizeof err), CP_BAD);
-    REQUIRE(spit(tpath("text.jpg"), "hello, world\n", 13) == 0);
+    REQUIRE(test_spit(tpath("text.jpg"), "hello, world\n", 13) == 0);
     CHECK_INT(pdq_hash_file(tpath("text.jpg"), hash, &q, err, sizeof err), CP_BAD);
     static const uint8_t soi_junk[] = {0xff, 0xd8, 0xff, 0x00, 0x01, 0x02, 0x03};
-    REQUIRE(spit(tpath("junk.jpg"), soi_junk, sizeof soi_junk) == 0);
+    REQUIRE(test_spit(tpath("junk.jpg"), soi_junk, sizeof soi_junk) == 0);
     CHECK_INT(pdq_hash_file(tpath("junk.jpg"), hash, &q, err, sizeof err), CP_BAD);
     CHECK(err[0] != 0);
 
@@ -222,13 +195,13 @@ static void test_refusals(void)
         return;
     }
     size_t n;
-    uint8_t *jpg = slurp(vpath("bridge-mods/shrink-a-lot.jpg"), &n);
+    uint8_t *jpg = test_slurp(vpath("bridge-mods/shrink-a-lot.jpg"), &n);
     REQUIRE(jpg && n > 1000);
 
     /* Truncated at several points, header included. */
     static const size_t cuts[] = {10, 100, 400, 1000, 3000};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        REQUIRE(spit(tpath("trunc.jpg"), jpg, cuts[i] < n ? cuts[i] : n / 2) == 0);
+        REQUIRE(test_spit(tpath("trunc.jpg"), jpg, cuts[i] < n ? cuts[i] : n / 2) == 0);
         int rc = pdq_hash_file(tpath("trunc.jpg"), hash, &q, err, sizeof err);
         CHECK_INT(rc, CP_BAD);
         if (i == 3)
@@ -247,7 +220,7 @@ static void test_refusals(void)
             s = s * 6364136223846793005ull + 1442695040888963407ull;
             bad[2 + (s >> 33) % (n - 2)] = (uint8_t)(s >> 20);
         }
-        REQUIRE(spit(tpath("bad.jpg"), bad, n) == 0);
+        REQUIRE(test_spit(tpath("bad.jpg"), bad, n) == 0);
         int rc = pdq_hash_file(tpath("bad.jpg"), hash, &q, err, sizeof err);
         CHECK(rc == CP_OK || rc == CP_BAD);
         refused += rc == CP_BAD;
@@ -265,7 +238,7 @@ static void test_refusals(void)
             break;
         }
     CHECK(patched);
-    REQUIRE(spit(tpath("huge.jpg"), bad, n) == 0);
+    REQUIRE(test_spit(tpath("huge.jpg"), bad, n) == 0);
     CHECK_INT(pdq_hash_file(tpath("huge.jpg"), hash, &q, err, sizeof err), CP_BAD);
     printf("  huge: %s\n", err);
     free(bad);

@@ -79,15 +79,19 @@ export function makeFixture(db) {
   }
 }
 
-// Start a complete stack. opts: reports (feed size), seed, workers.
+// Start a complete stack. opts: reports (feed size), seed, workers, config
+// (cport.conf lines), mediaFiles (generated media content, fetched).
 export async function startStack(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cport-test-'));
   const db = join(dir, 'cport.db');
   const feed = join(dir, 'feed');
   makeFixture(db);
+  // opts.mediaFiles: the feed also carries generated pictures for its first
+  // media items, and the import fetches them (--media).
+  const media = opts.mediaFiles ? ['--media-files', String(opts.mediaFiles)] : [];
   cport(db, ['feedgen', '--count', String(opts.reports ?? 3000), '--seed', String(opts.seed ?? 7),
-    '--out', feed, '--start-date', '2025-10-01']);
-  const importOut = cport(db, ['import', '--feed', 'file://' + feed]);
+    '--out', feed, '--start-date', '2025-10-01', ...media]);
+  const importOut = cport(db, ['import', '--feed', 'file://' + feed, ...(opts.mediaFiles ? ['--media'] : [])]);
   const [https, http] = [await freePort(), await freePort()];
   const sock = join(dir, 'run', 'cport.sock');
   const conf = execFileSync(join(ROOT, 'scripts', 'nginx-conf'), [join(dir, 'var'), sock, String(https), String(http)],

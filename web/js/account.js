@@ -8,12 +8,18 @@ import { mustEnrol, landingPage } from './nav.js';
 import { renderTotp } from './account-totp.js';
 import { initSessions } from './account-sessions.js';
 import { initTokens } from './account-tokens.js';
+import { renderMediaPrefs } from './account-media.js';
 
 const banner = document.getElementById('error-banner');
 const loading = document.getElementById('loading');
 
-// Reveals and loads the sessions and tokens sections.
-function showRest() {
+// Reveals and loads the sessions, tokens and media preference sections.
+function showRest(me) {
+  const prefs = document.getElementById('media-prefs-section');
+  if (prefs.hidden && me && me.media && me.media.content) {
+    prefs.hidden = false;
+    renderMediaPrefs(document.getElementById('media-prefs-body'), me.media, banner);
+  }
   const sessions = document.getElementById('sessions-section');
   const tokens = document.getElementById('tokens-section');
   if (sessions.hidden) { sessions.hidden = false; initSessions(document.getElementById('sessions-body'), banner); }
@@ -36,11 +42,11 @@ async function init() {
     // After the recovery codes: on to work when enrolment came first, else stay here.
     onFinished: () => {
       if (enrolFirst) location.replace(landingPage(after));
-      else showRest();
+      else showRest(me);
     },
   });
   document.getElementById('totp-section').hidden = false;
-  if (!enrolFirst) showRest();
+  if (!enrolFirst) showRest(me);
 }
 
 init();

@@ -65,9 +65,10 @@ async function readProblem(res) {
 }
 
 // Calls the API: api('GET', '/reports', {query, signal}) or api('POST', '/session', {body}).
-// Resolves with the parsed JSON (or null for 204); rejects with ApiError. noReauth skips
-// the re-authentication dialog (used by the dialog's own call and by the retry).
-export async function api(method, path, { query, body, signal, noReauth } = {}) {
+// Resolves with the parsed JSON (or null for 204), or with a Blob when as is 'blob' (a
+// media original); rejects with ApiError. noReauth skips the re-authentication dialog
+// (used by the dialog's own call and by the retry).
+export async function api(method, path, { query, body, signal, noReauth, as } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
@@ -90,11 +91,12 @@ export async function api(method, path, { query, body, signal, noReauth } = {}) 
     const err = new ApiError(res.status, await readProblem(res));
     if (res.status === 403 && !noReauth && reauthHandler && problemSlug(err) === 'reauth-required') {
       await reauthHandler(err); // rejects with err when the person cancels
-      return api(method, path, { query, body, signal, noReauth: true });
+      return api(method, path, { query, body, signal, noReauth: true, as });
     }
     throw err;
   }
   if (res.status === 204) return null;
+  if (as === 'blob') return res.blob();
   try {
     return await res.json();
   } catch {

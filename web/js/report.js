@@ -1,6 +1,7 @@
 // Report detail page: loads /reports/{id} and renders the report, hosting, timeline,
 // hotlines and the media table with hashes and classification history when the
-// caller's agreement shares them. Media content and content URLs are shown as text only.
+// caller's agreement shares them. Content URLs are shown as text only; media content
+// only as blurred greyscale previews, and originals only on request (media-view.js).
 
 import { api } from './api.js';
 import {
@@ -9,6 +10,7 @@ import {
 } from './ui.js';
 import { canSeeReports } from './nav.js';
 import { renderHashHits } from './hashhits.js';
+import { mediaGallery, setMediaPrefs } from './media-view.js';
 
 const banner = document.getElementById('error-banner');
 const container = document.getElementById('report');
@@ -211,10 +213,18 @@ function renderMedia(r) {
     children.push(el('p', { class: 'note', 'data-testid': 'media-metadata-note' },
       'Hashes and classifications are not shared under your agreement.'));
   }
-  children.push(el('p', { class: 'muted small' }, 'Media content is never displayed here; URLs are shown as text only.'));
+  if (r.media_content === true) {
+    children.push(el('p', { class: 'muted small' },
+      'Previews are blurred and greyscale. An original is loaded only when you reveal it, and each reveal is audited.'));
+  } else {
+    children.push(el('p', { class: 'muted small' }, 'Media content is not shared under your agreement; URLs are shown as text only.'));
+  }
   if (!media.length) {
     children.push(el('p', { class: 'empty-state', 'data-testid': 'media-empty' }, 'This report has no media items.'));
   } else {
+    const gallery = r.media_content === true
+      ? mediaGallery(media, (err) => handleError(banner, err, 'Could not load the original')) : null;
+    if (gallery) children.push(gallery);
     children.push(mediaTable(media, shared));
     children.push(...media.map(mediaDetails));
   }
@@ -260,6 +270,7 @@ async function init() {
     return;
   }
   try {
+    setMediaPrefs(me.media);
     const report = await api('GET', `/reports/${id}`);
     render(report);
     offerIwol(me, report);
