@@ -223,7 +223,12 @@ static void hash_64(float a[64][64], uint8_t hash[32], int *quality)
 static void hash_blur(float *b1, float *b2, int w, int h, uint8_t hash[32], int *quality)
 {
     float a[64][64];
-    jarosz_filter(b1, b2, h, w, jarosz_window(w, 64), jarosz_window(h, 64));
+    /* The window of the horizontal passes comes from the height and that of
+     * the vertical passes from the width. That is what Meta's hasher computes:
+     * its published hashes of all eight dihedral bridge vectors come out bit for
+     * bit this way, and 2..8 bits off with the windows the other way round (as
+     * the names in the reference's sources read). */
+    jarosz_filter(b1, b2, h, w, jarosz_window(h, 64), jarosz_window(w, 64));
     decimate(b1, h, w, a);
     hash_64(a, hash, quality);
 }

@@ -38,8 +38,8 @@ int pdq_hash_image(const struct image *img, uint8_t hash[32], int *quality);
 
 /* Read a file (at most PDQ_MAX_FILE bytes), tell its type from its bytes, decode it
  * (JPEG or PNG, at most PDQ_MAX_PIXELS) and hash it at full resolution, as the
- * reference vectors were made (the newer pdqio.cpp's nearest-neighbour prescale to
- * 512x512 moves the vectors' hashes further away: 4..12 bits against 2..8).
+ * reference vectors were made: the published hashes of the eight dihedral bridge
+ * vectors come out bit for bit.
  * CP_OK; CP_BAD (err says why) when the file is missing, too large, neither JPEG
  * nor PNG, corrupt, truncated, CMYK, too small to hash or over the caps; CP_ERR
  * when out of memory. */

@@ -14,10 +14,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Reference vs ours on the dih/ images: JPEG decoders differ (the reference read
- * them through CImg/ImageIO, we through libjpeg-turbo), so a few bits may differ;
- * measured 2..8 here. Far below the match threshold of 31. */
-#define DIH_TOLERANCE 10
+/* Reference vs ours on the dih/ images: bit for bit (libjpeg-turbo's accurate
+ * IDCT decodes these JPEGs to the pixels the reference hashed). */
+#define DIH_TOLERANCE 0
 #define MATCH_DISTANCE 31
 
 static char vec[512];  /* the vectors directory, or "" when absent */
@@ -87,10 +86,7 @@ static void test_dih_vectors(void)
     fclose(f);
     CHECK_INT(rows, 8);
     printf("  dih: %d of %d bit-exact, largest distance %d\n", exact, rows, maxd);
-    if (exact < rows)
-        printf("  (not bit-exact: the reference decoded these JPEGs with its own decoder;"
-               " the DCT and filters follow pdqhashing.cpp in float, and computing them"
-               " in double moves no bit, so the difference is in the decoded pixels)\n");
+    CHECK_INT(exact, rows);
 }
 
 /* Every edited copy stays within the match distance of the original. */
