@@ -18,9 +18,6 @@
 
 #define PACKAGE_MAX_IDS 100000
 
-/* The filter keys a package takes: GET /reports' filters (no paging). */
-static const char *const FILTER_KEYS[] = {"q", "hosting_country", "site_type", "status", "international", "national",
-                                          "media_type", "hotline", "domain", "from", "to", NULL};
 static const char *const COMPOSE_FIELDS[] = {"title", "case_ref", "notes", "report_ids", "filter",
                                              "include_media_content", "passphrase", NULL};
 
@@ -39,38 +36,15 @@ static int check_ids(struct ctx *c, const cJSON *ids, char **json)
     return st;
 }
 
-/* Check a filter object: known keys with string values, valid as GET /reports
- * would judge them, selecting at least one report. *json gets the canonical
- * object text (caller frees). */
+/* Check a filter object: valid as GET /reports would judge it
+ * (reports_filter_json), selecting at least one report. *json gets the
+ * canonical object text (caller frees). */
 static int check_filter(struct ctx *c, const cJSON *f, char **json)
 {
-    if (!cJSON_IsObject(f))
-        return ctx_bad(c, "filter", "filter must be an object with the keys of GET /api/v1/reports");
-    cJSON *clean = cJSON_CreateObject();
-    const cJSON *m;
-    c->nq = 0;
-    cJSON_ArrayForEach(m, f)
-    {
-        if (!m->string || !util_in_list(m->string, FILTER_KEYS) || !cJSON_IsString(m) ||
-            !util_is_clean_text(m->valuestring, 1000)) {
-            cJSON_Delete(clean);
-            return ctx_bad(c, "filter", "filter keys are those of GET /api/v1/reports (no sort, limit or cursor),"
-                                        " each with a text value");
-        }
-        if (!*m->valuestring)
-            continue;
-        cJSON_AddStringToObject(clean, m->string, m->valuestring);
-        ctx_add_param(c, m->string, m->valuestring);
-    }
     struct report_filter rf;
-    int st = reports_parse_filter(c, &rf, 0);
-    c->nq = 0;
-    if (st != CP_OK) {
-        cJSON_Delete(clean);
-        return CP_BAD; /* the 400 names the filter key */
-    }
-    *json = cJSON_PrintUnformatted(clean);
-    cJSON_Delete(clean);
+    int st = reports_filter_json(c, f, "filter", &rf, json);
+    if (st != CP_OK)
+        return st;
     if (db_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS pkg_reports(id INTEGER PRIMARY KEY);"
                        "DELETE FROM temp.pkg_reports", NULL, 0) != CP_OK)
         return CP_ERR;

@@ -2,10 +2,13 @@
  * api_reports - the report handlers: list, detail, facet stats, hotlines.
  */
 #include "handlers.h"
+#include "log.h"
 #include "reports.h"
+#include "stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* GET /api/v1/reports: filtered, sorted, keyset-paged search in scope. Every
  * search is audited ("report.search", the query string in the detail). */
@@ -39,6 +42,54 @@ int h_report_get(struct ctx *c)
     return st;
 }
 
+/* What an export streams: the filter and the format. */
+struct export_job {
+    struct report_filter f;
+    int ndjson;
+};
+
+/* Produce the export through the front end's writer. */
+static int export_stream(struct ctx *c, int (*write)(void *w, const void *p, size_t n), void *w)
+{
+    struct export_job *j = c->stream_arg;
+    int64_t rows = 0;
+    int st = reports_export(c, &j->f, j->ndjson, write, w, &rows);
+    if (st != CP_OK)
+        log_line(c->request_id, "report export ended after %lld rows (%d)", (long long)rows, st);
+    return st;
+}
+
+/* GET /api/v1/reports/export?format=csv|ndjson&<filters>&sort=: every report
+ * of the search in the caller's scope, streamed (never held in memory: the
+ * first bytes leave while the rest is read), as an attachment. Audited as
+ * "report.export" with the query. */
+int h_reports_export(struct ctx *c)
+{
+    struct export_job *j = ctx_alloc(c, sizeof *j);
+    if (!j)
+        return CP_ERR;
+    const char *fmt = ctx_qparam(c, "format");
+    if (!fmt || !*fmt || strcmp(fmt, "csv") == 0)
+        j->ndjson = 0;
+    else if (strcmp(fmt, "ndjson") == 0)
+        j->ndjson = 1;
+    else
+        return ctx_bad(c, "format", "format must be csv or ndjson");
+    if (reports_parse_filter(c, &j->f, REPORTS_EXPORT) != CP_OK)
+        return CP_BAD;
+    char disp[96], day[32];
+    util_format_time(util_now(), day);
+    day[10] = 0;
+    snprintf(disp, sizeof disp, "attachment; filename=\"cport-reports-%s.%s\"", day, j->ndjson ? "ndjson" : "csv");
+    ctx_header(c, "Content-Disposition", disp);
+    c->status = 200;
+    c->ctype = j->ndjson ? "application/x-ndjson" : "text/csv; charset=utf-8";
+    c->stream = export_stream;
+    c->stream_arg = j;
+    c->audit_after = "report.export";
+    return CP_OK;
+}
+
 /* GET /api/v1/stats: facet counts for the caller's scope and filters. */
 int h_stats(struct ctx *c)
 {
@@ -52,6 +103,30 @@ int h_stats(struct ctx *c)
     int st = reports_stats(c, &f, &c->out);
     if (st == CP_OK)
         c->ctype = "application/json";
+    return st;
+}
+
+/* GET /api/v1/stats/timeseries?metric=&interval=&group_by=&from=&to=: the
+ * dashboard's series in the caller's scope (lib/stats.c). */
+int h_stats_timeseries(struct ctx *c)
+{
+    int st = stats_timeseries(c, &c->out);
+    if (st == CP_OK) {
+        c->status = 200;
+        c->ctype = "application/json";
+    }
+    return st;
+}
+
+/* GET /api/v1/stats/top?field=provider|asn&limit=&from=&to=: the biggest
+ * hosting providers or networks in the caller's scope. */
+int h_stats_top(struct ctx *c)
+{
+    int st = stats_top(c, &c->out);
+    if (st == CP_OK) {
+        c->status = 200;
+        c->ctype = "application/json";
+    }
     return st;
 }
 

@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "package.h"
 #include "pkgzip.h"
+#include "searches.h"
 #include "importer.h"
 #include "image.h"
 #include "mfetch.h"
@@ -354,6 +355,17 @@ static int cmd_import(struct args *a)
     db_close(d);
     if (o.progress)
         fputc('\n', stderr);
+    /* Saved searches count what is new after a run that changed reports, even
+     * one that stopped part-way (its pages are in). */
+    if (r.inserted + r.updated + r.deleted > 0) {
+        char serr[300];
+        long n;
+        struct db *sd = open_db(a);
+        if (sd && searches_recount(sd, &cfg, &n, serr, sizeof serr) != CP_OK)
+            fprintf(stderr, "cport: saved searches not recounted: %s\n", serr);
+        if (sd)
+            db_close(sd);
+    }
     if (st != CP_OK)
         return die(1, "import failed after %ld pages: %s", r.pages, err);
     printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld",

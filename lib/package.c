@@ -7,6 +7,7 @@
  */
 #include "package.h"
 #include "audit.h"
+#include "csv.h"
 #include "hashfmt.h"
 #include "log.h"
 #include "mstore.h"
@@ -56,55 +57,6 @@ static int out_end(struct out *o)
     if (o->st == CP_OK)
         o->st = pkgzip_member_end(o->pz, o->err, o->errlen);
     return o->st;
-}
-
-/* One CSV cell: quoted when needed (RFC 4180), and a leading = + - @ made
- * inert so a spreadsheet never runs a cell as a formula. */
-static void csv_cell(struct buf *b, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    int inert = *s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t';
-    if (quote || inert) {
-        buf_add(b, "\"", 1);
-        if (inert)
-            buf_add(b, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                buf_add(b, "\"", 1);
-            buf_add(b, p, 1);
-        }
-        buf_add(b, "\"", 1);
-    } else {
-        buf_add(b, s, strlen(s));
-    }
-    buf_add(b, last ? "\n" : ",", 1);
-}
-
-/* A column as CSV text: times ISO-8601, blobs hex, NULL empty. */
-static void csv_col(struct buf *b, sqlite3_stmt *st, int col, int is_time, int last)
-{
-    char tmp[400];
-    const char *v = NULL;
-    int type = sqlite3_column_type(st, col);
-    if (type == SQLITE_NULL) {
-        v = "";
-    } else if (is_time) {
-        util_format_time(sqlite3_column_int64(st, col), tmp);
-        v = tmp;
-    } else if (type == SQLITE_BLOB) {
-        int n = sqlite3_column_bytes(st, col);
-        if (n > 0 && n <= 150) {
-            util_hex_encode(sqlite3_column_blob(st, col), (size_t)n, tmp);
-            v = tmp;
-        } else {
-            v = "";
-        }
-    } else {
-        v = (const char *)sqlite3_column_text(st, col);
-    }
-    csv_cell(b, v, last);
 }
 
 /* README.txt: what each member is and how to verify the package. */
@@ -180,23 +132,19 @@ static int write_reports_json(struct ctx *c, struct out *o, struct db *progress_
     return out_end(o);
 }
 
-/* reports.csv: one line a report. */
+/* reports.csv: one line a report, as an export writes it. */
 static int write_reports_csv(struct ctx *c, struct out *o)
 {
     if (out_begin(o, "reports.csv") != CP_OK)
         return o->st;
-    buf_printf(&o->b, "id,iccam_id,url,domain,site_type,hosting_country,hosting_ip,hosting_asn,hosting_provider,"
-                      "status,reported_at,updated_at,reporting_hotline,assessing_hotline,media_count\n");
-    sqlite3_stmt *st = db_prep(c->db, "SELECT r.id, r.iccam_id, r.url, r.domain, r.site_type, r.host_country,"
-                                      " r.host_ip, r.host_asn, r.host_provider, r.status, r.reported_at, r.updated_at,"
-                                      " r.reporting_hotline, r.assessing_hotline, r.media_count"
+    buf_adds(&o->b, REPORTS_CSV_HEADER);
+    sqlite3_stmt *st = db_prep(c->db, "SELECT " REPORTS_CSV_COLS
                                       " FROM temp.pkg_reports p CROSS JOIN reports r ON r.id = p.id");
     if (!st)
         return o->st = CP_ERR;
     int rc;
     while (o->st == CP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int i = 0; i < 15; i++)
-            csv_col(&o->b, st, i, i == 10 || i == 11, i == 14);
+        reports_csv_row(&o->b, st);
         out_flush(o, 0);
     }
     db_done(st);
@@ -380,15 +328,10 @@ static int select_reports(struct ctx *c, const char *ids_json, const char *filte
         cJSON_Delete(arr);
         return rc == SQLITE_DONE ? CP_OK : db_err(rc);
     }
-    cJSON *f = cJSON_Parse(filter_json ? filter_json : "{}"), *m;
-    cJSON_ArrayForEach(m, f)
-    {
-        if (cJSON_IsString(m))
-            ctx_add_param(c, m->string, m->valuestring);
-    }
-    cJSON_Delete(f);
+    cJSON *f = cJSON_Parse(filter_json ? filter_json : "{}");
     struct report_filter rf;
-    int st = reports_parse_filter(c, &rf, 0);
+    int st = reports_filter_json(c, f, "filter", &rf, NULL);
+    cJSON_Delete(f);
     if (st != CP_OK)
         return CP_BAD; /* validated when composed; a bad one now means the rules changed */
     return reports_select_ids(c, &rf);

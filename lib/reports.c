@@ -2,6 +2,7 @@
  * reports - scoped search, detail and facets over the reports table.
  */
 #include "reports.h"
+#include "csv.h"
 #include "domain.h"
 #include "jw.h"
 #include "qcache.h"
@@ -17,6 +18,9 @@ static const char *const STATUSES[] = {"received", "assessed", "forwarded", "lea
 static const char *const SORTS[] = {"reported_at", "updated_at", "domain", NULL};
 static const char *const PARAMS[] = {"q", "hosting_country", "site_type", "status", "international", "national",
                                      "media_type", "hotline", "domain", "from", "to", "sort", "limit", "cursor", NULL};
+/* An export takes the filters, a sort and its format; it is never paged. */
+static const char *const EXPORT_PARAMS[] = {"q", "hosting_country", "site_type", "status", "international", "national",
+                                            "media_type", "hotline", "domain", "from", "to", "sort", "format", NULL};
 
 /* The columns every report JSON is written from, in report_write's order. */
 #define REPORT_COLS                                                                                          \
@@ -133,7 +137,7 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging)
     memset(f, 0, sizeof *f);
     f->desc = 1;
     f->limit = 50;
-    if (ctx_check_params(c, PARAMS) != CP_OK)
+    if (ctx_check_params(c, paging == REPORTS_EXPORT ? EXPORT_PARAMS : PARAMS) != CP_OK)
         return CP_BAD;
     const char *v;
     if ((v = ctx_qparam(c, "q")) && *v) {
@@ -205,6 +209,8 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging)
     } else {
         f->sort = 0;
     }
+    if (paging == REPORTS_EXPORT)
+        return CP_OK;
     if ((v = ctx_qparam(c, "limit")) && *v) {
         char *end;
         long n = strtol(v, &end, 10);
@@ -444,6 +450,41 @@ static int fts_bitmap_use(struct ctx *c, const char *fq)
     return CP_OK;
 }
 
+/* The filter keys a stored filter object may have: GET /reports' filters. */
+static const char *const FILTER_KEYS[] = {"q", "hosting_country", "site_type", "status", "international", "national",
+                                          "media_type", "hotline", "domain", "from", "to", NULL};
+
+/* See reports.h: the object's members become the request's parameters for
+ * reports_parse_filter, so a stored filter is judged exactly as a search. */
+int reports_filter_json(struct ctx *c, const cJSON *obj, const char *field, struct report_filter *f, char **canonical)
+{
+    if (!cJSON_IsObject(obj))
+        return ctx_bad(c, field, "%s must be an object with the filter keys of GET /api/v1/reports", field);
+    cJSON *clean = cJSON_CreateObject();
+    const cJSON *m;
+    c->nq = 0;
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (!m->string || !util_in_list(m->string, FILTER_KEYS) || !cJSON_IsString(m) ||
+            !util_is_clean_text(m->valuestring, 1000)) {
+            cJSON_Delete(clean);
+            c->nq = 0;
+            return ctx_bad(c, field, "%s keys are those of GET /api/v1/reports (no sort, limit or cursor),"
+                                     " each with a text value", field);
+        }
+        if (!*m->valuestring)
+            continue;
+        cJSON_AddStringToObject(clean, m->string, m->valuestring);
+        ctx_add_param(c, m->string, m->valuestring);
+    }
+    int st = reports_parse_filter(c, f, 0);
+    c->nq = 0;
+    if (st == CP_OK && canonical && !(*canonical = cJSON_PrintUnformatted(clean)))
+        st = CP_ERR;
+    cJSON_Delete(clean);
+    return st; /* a 400 names the filter key */
+}
+
 /* Choose the driving index for a page (for_count 0) or a total (1). */
 static int pick_drive(struct ctx *c, const struct report_filter *f, int for_count, enum drive *dr)
 {
@@ -504,6 +545,23 @@ static int count_cached(struct ctx *c, const struct report_filter *f, int64_t *t
     sqlq_sql(&q, " WHERE ");
     filter_where(c, f, &q);
     st = query_int_cached(c, "count", &q, total);
+    sqlq_free(&q);
+    return st;
+}
+
+/* See reports.h: the filter plus updated_at after since, driven by the
+ * updated_at index so the work follows what changed. */
+int reports_count_since(struct ctx *c, const struct report_filter *f0, int64_t since, int64_t *count)
+{
+    struct report_filter f = *f0;
+    f.q_bitmap = 0;
+    struct sqlq q;
+    sqlq_init(&q);
+    sqlq_sql(&q, "SELECT count(*) FROM reports r INDEXED BY reports_updated WHERE r.updated_at > ");
+    sqlq_int(&q, since);
+    sqlq_sql(&q, " AND ");
+    filter_where(c, &f, &q);
+    int st = query_int(c, &q, count);
     sqlq_free(&q);
     return st;
 }
@@ -658,6 +716,77 @@ int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out
     }
     jw_obj_end(&w);
     return CP_OK;
+}
+
+/* One report's CSV line from a row of REPORTS_CSV_COLS (10 and 11 are times). */
+void reports_csv_row(struct buf *b, sqlite3_stmt *st)
+{
+    for (int i = 0; i < 15; i++)
+        csv_col(b, st, i, i == 10 || i == 11, i == 14);
+}
+
+/* See reports.h. One read transaction (one snapshot) for the whole stream; rows
+ * come in the sort's index order, so nothing is sorted or held in memory, and
+ * they leave in 64 KiB pieces. */
+int reports_export(struct ctx *c, const struct report_filter *f0, int ndjson,
+                   int (*write)(void *w, const void *p, size_t n), void *w, int64_t *rows)
+{
+    struct report_filter f = *f0;
+    f.q_bitmap = 0; /* a direct FTS lookup: no per-worker bitmap */
+    *rows = 0;
+    struct sqlq q;
+    sqlq_init(&q);
+    if (ndjson)
+        sqlq_sql(&q, "SELECT " REPORT_COLS " FROM reports r");
+    else
+        sqlq_sql(&q, "SELECT " REPORTS_CSV_COLS " FROM reports r");
+    if (!f.q && !f.domain && !f.hotline)
+        drive_hint(&q, f.sort == 0 ? DRIVE_REPORTED : DRIVE_PLANNER);
+    sqlq_sql(&q, " WHERE ");
+    filter_where(c, &f, &q);
+    switch (f.sort * 2 + f.desc) {
+    case 0: sqlq_sql(&q, " ORDER BY r.reported_at, r.id"); break;
+    case 1: sqlq_sql(&q, " ORDER BY r.reported_at DESC, r.id DESC"); break;
+    case 2: sqlq_sql(&q, " ORDER BY r.updated_at, r.id"); break;
+    case 3: sqlq_sql(&q, " ORDER BY r.updated_at DESC, r.id DESC"); break;
+    case 4: sqlq_sql(&q, " ORDER BY r.domain, r.id"); break;
+    default: sqlq_sql(&q, " ORDER BY r.domain DESC, r.id DESC"); break;
+    }
+    if (db_exec(c->db, "BEGIN", NULL, 0) != CP_OK) {
+        sqlq_free(&q);
+        return CP_BUSY;
+    }
+    sqlite3_stmt *st = sqlq_prepare(&q, c->db);
+    sqlq_free(&q);
+    int e = st ? CP_OK : CP_ERR, rc = SQLITE_DONE;
+    struct buf b;
+    buf_init(&b);
+    if (e == CP_OK && !ndjson)
+        buf_adds(&b, REPORTS_CSV_HEADER);
+    while (e == CP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ndjson) {
+            struct jw jw;
+            jw_init(&jw, &b);
+            report_write(&jw, st);
+            jw_obj_end(&jw);
+            buf_add(&b, "\n", 1);
+        } else {
+            reports_csv_row(&b, st);
+        }
+        (*rows)++;
+        if (b.len >= 64 * 1024) {
+            e = write(w, b.p, b.len) == 0 ? CP_OK : CP_ERR;
+            buf_reset(&b);
+        }
+    }
+    if (e == CP_OK && rc != SQLITE_DONE)
+        e = db_err(rc);
+    if (e == CP_OK && b.len)
+        e = write(w, b.p, b.len) == 0 ? CP_OK : CP_ERR;
+    buf_free(&b);
+    db_done(st);
+    db_exec(c->db, "COMMIT", NULL, 0);
+    return e;
 }
 
 /* A hotline object by code: {code,name,country,website,email}, {code} alone

@@ -42,6 +42,40 @@ int reports_parse_filter(struct ctx *c, struct report_filter *f, int paging);
 
 /* GET /reports: one page of results with total and next cursor. */
 int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out);
+
+/* A filter given as a JSON object (packages, saved searches): the keys of GET
+ * /reports' filters with text values, judged by reports_parse_filter. On bad
+ * input the 400 (naming field, or the filter key at fault) is written and
+ * CP_BAD returned. canonical (may be NULL) gets the object without empty
+ * members as compact JSON text (caller frees). The request's query
+ * parameters are used and left empty. */
+int reports_filter_json(struct ctx *c, const cJSON *obj, const char *field, struct report_filter *f, char **canonical);
+
+/* How many reports of the filter in the caller's scope were added or changed
+ * (updated_at) after since. */
+int reports_count_since(struct ctx *c, const struct report_filter *f, int64_t since, int64_t *count);
+
+/* reports_parse_filter's paging argument for an export: the filters, sort and
+ * format, never limit or cursor. */
+#define REPORTS_EXPORT 2
+
+/* The header line of a report CSV (exports and packages' reports.csv). */
+#define REPORTS_CSV_HEADER                                                                                  \
+    "id,iccam_id,url,domain,site_type,hosting_country,hosting_ip,hosting_asn,hosting_provider,status,"     \
+    "reported_at,updated_at,reporting_hotline,assessing_hotline,media_count\n"
+
+/* The SELECT list (over reports r) of one CSV line, and the line from such a row. */
+#define REPORTS_CSV_COLS                                                                                     \
+    "r.id, r.iccam_id, r.url, r.domain, r.site_type, r.host_country, r.host_ip, r.host_asn, r.host_provider," \
+    " r.status, r.reported_at, r.updated_at, r.reporting_hotline, r.assessing_hotline, r.media_count"
+void reports_csv_row(struct buf *b, sqlite3_stmt *st);
+
+/* Every report of the filter in the caller's scope, in f's sort order, as CSV
+ * (with its header) or NDJSON (one listing object a line), handed to write in
+ * pieces; *rows counts them. Its own read transaction. CP_OK, or the error
+ * (CP_ERR also when write fails: the client went away). */
+int reports_export(struct ctx *c, const struct report_filter *f, int ndjson,
+                   int (*write)(void *w, const void *p, size_t n), void *w, int64_t *rows);
 /* GET /reports/{id}: CP_NOTFOUND when absent or out of scope. */
 int reports_get(struct ctx *c, int64_t id, struct buf *out);
 /* Insert the id of every report f selects in the caller's scope into the
