@@ -22,7 +22,7 @@ const struct api_route api_routes[] = {
     {"GET",    "/api/v1/reports/export", h_reports_export,  NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"GET",    "/api/v1/reports/{id}",   h_report_get,      NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"GET",    "/api/v1/stats",          h_stats,           NEED_VIEWER,    KIND_REPORT_READERS, 0},
-    {"GET",    "/api/v1/stats/timeseries", h_stats_timeseries, NEED_VIEWER, KIND_REPORT_READERS, 0},
+    {"GET",    "/api/v1/stats/timeseries", h_stats_timeseries, NEED_SIGNED_IN, KIND_REPORT_READERS | KIND_OPERATOR, 0},
     {"GET",    "/api/v1/stats/top",      h_stats_top,       NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"GET",    "/api/v1/searches",       h_searches_list,   NEED_VIEWER,    KIND_REPORT_READERS, 0},
     {"POST",   "/api/v1/searches",       h_search_create,   NEED_VIEWER,    KIND_REPORT_READERS, 0},

@@ -109,6 +109,12 @@ test('series follow each caller\'s scope; bad parameters are 400 naming them', a
   assert.equal(await total(de), stack.sql("SELECT count(*) AS n FROM reports WHERE host_country = 'DE'")[0].n);
   assert.equal(await total(hotline), stack.sql("SELECT count(*) AS n FROM reports WHERE reporting_hotline = 'NL-EOKM' OR assessing_hotline = 'NL-EOKM'")[0].n);
   assert.equal(await total(interpol), stack.sql('SELECT count(*) AS n FROM reports WHERE class_bits & 1')[0].n);
+  // Operators see no report but may count them all; nothing else of /stats.
+  const op = await clientFor(stack, 'operator');
+  assert.equal(await total(op), stack.sql('SELECT count(*) AS n FROM reports')[0].n);
+  assert.equal((await op.get('/api/v1/stats/timeseries?group_by=international')).status, 403);
+  assert.equal((await op.get('/api/v1/stats/top?field=provider')).status, 403);
+  assert.equal((await op.get('/api/v1/stats')).status, 403);
   let r = await de.get('/api/v1/stats/timeseries?group_by=international');
   assert.equal(r.status, 403, 'no classifications without media metadata');
   r = await nl.get('/api/v1/stats/timeseries?group_by=international&interval=month');
