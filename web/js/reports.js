@@ -9,6 +9,7 @@ import {
 } from './ui.js';
 import { canSeeReports } from './nav.js';
 import { basketControls, canComposePackages } from './basket.js';
+import { savedSearches } from './saved-searches.js';
 
 const DEFAULT_SORT = '-reported_at';
 const DEFAULT_LIMIT = 50;
@@ -46,6 +47,7 @@ let hotlines = new Map(); // code -> hotline
 let facets = {};
 let basket = null; // the package basket's controls, for those who compose packages
 let lastTotal = null; // the current search's result count, for "Add all N results"
+let saved = null; // the saved-searches panel and export links
 
 // Reads the current view from location.search and history.state.
 function readView() {
@@ -146,6 +148,7 @@ async function load() {
   const v = view;
   setBusy(true);
   showError(banner, null);
+  if (saved) saved.updateExports();
   lastTotal = null; // until this view's count is known, "Add all" waits
   if (basket) basket.update();
   loadStats(v, signal);
@@ -359,6 +362,16 @@ async function init() {
       total: () => lastTotal,
     });
   }
+  saved = savedSearches(document.getElementById('saved-searches'), {
+    filters: () => filterParams(view),
+    sort: () => view.sort,
+    open: (filters) => {
+      const f = {};
+      for (const k of FILTER_KEYS) f[k] = typeof filters[k] === 'string' ? filters[k] : '';
+      go({ filters: f, sort: view.sort, limit: view.limit, cursor: '', stack: [] });
+    },
+    report: (err, prefix) => handleError(banner, err, prefix),
+  });
   loadHotlines();
   go(view, true);
 }
