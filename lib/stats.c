@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STATS_MAX_BUCKETS 800 /* e.g. two years of days */
 #define STATS_MAX_SERIES 64   /* the biggest groups; the rest are summed as "other" */
@@ -55,7 +56,8 @@ static int parse_range(struct ctx *c, int64_t *from, int64_t *to, int *has_from,
 }
 
 /* The bucket (a period's start, epoch seconds) expression of a time column:
- * UTC days, ISO weeks from Monday, calendar months. */
+ * UTC days, ISO weeks from Monday; for calendar months the day, which
+ * month_of turns into its month (cheaper in C than date functions per row). */
 static void bucket_sql(struct sqlq *q, int interval, int removed)
 {
     if (interval == 0)
@@ -68,11 +70,10 @@ static void bucket_sql(struct sqlq *q, int interval, int removed)
             sqlq_sql(q, "((r.removed_at - 345600) / 604800) * 604800 + 345600");
         else
             sqlq_sql(q, "((r.reported_at - 345600) / 604800) * 604800 + 345600");
+    else if (removed) /* months: the day here, its month in C (month_of) */
+        sqlq_sql(q, "(r.removed_at / 86400) * 86400");
     else
-        if (removed)
-            sqlq_sql(q, "unixepoch(r.removed_at, 'unixepoch', 'start of month')");
-        else
-            sqlq_sql(q, "unixepoch(r.reported_at, 'unixepoch', 'start of month')");
+        sqlq_sql(q, "(r.reported_at / 86400) * 86400");
 }
 
 /* The group key expression. */
@@ -88,6 +89,15 @@ static void group_sql(struct sqlq *q, int group)
         break;
     default: sqlq_sql(q, "'all'"); break;
     }
+}
+
+/* The first second of the UTC month of a day's start. */
+static int64_t month_of(int64_t day)
+{
+    time_t t = (time_t)day;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return day - (int64_t)(tm.tm_mday - 1) * 86400;
 }
 
 /* One (bucket, key) cell of a counted series. */
@@ -193,40 +203,86 @@ static void write_series(struct jw *w, struct cell *cells, size_t n, int is_time
     free(b);
 }
 
-/* Count a series: one row per (bucket, key). */
-static int count_cells(struct ctx *c, struct sqlq *q, struct cell **out, size_t *n)
+/* Sum a series from one row per report, in whatever order the planner's
+ * index gives (it picks the narrowest: a scope's countries, its hotlines, the
+ * dates): cells are found through a small open-addressing hash table on
+ * (bucket, key), much cheaper than SQL's GROUP BY, which sorts every row.
+ * by_month: buckets come as days, summed into their months. */
+static int count_cells(struct ctx *c, struct sqlq *q, int by_month, struct cell **out, size_t *n)
 {
     sqlite3_stmt *st = sqlq_prepare(q, c->db);
     if (!st)
         return CP_ERR;
-    size_t cap = 256;
+    size_t cap = 1024, slots = 4096;
     struct cell *v = malloc(cap * sizeof *v);
+    uint32_t *tab = calloc(slots, sizeof *tab); /* cell index + 1; 0 = empty */
     *n = 0;
-    int rc;
-    while (v && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            struct cell *m = realloc(v, (cap *= 2) * sizeof *v);
-            if (!m)
-                break;
-            v = m;
+    int rc = SQLITE_NOMEM;
+    while (v && tab && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t b = sqlite3_column_int64(st, 0);
+        if (by_month)
+            b = month_of(b);
+        const char *k = db_text(st, 1);
+        double val = sqlite3_column_double(st, 2);
+        uint64_t h = (uint64_t)b * 0x9e3779b97f4a7c15ull;
+        for (const char *p = k; *p; p++)
+            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+        size_t at = (size_t)(h ^ (h >> 29)) & (slots - 1);
+        while (tab[at] && (v[tab[at] - 1].bucket != b || strcmp(v[tab[at] - 1].key, k) != 0))
+            at = (at + 1) & (slots - 1);
+        if (tab[at]) {
+            v[tab[at] - 1].value += val;
+            continue;
         }
-        struct cell *x = &v[(*n)++];
-        x->bucket = sqlite3_column_int64(st, 0);
-        snprintf(x->key, sizeof x->key, "%s", db_text(st, 1));
-        x->value = sqlite3_column_double(st, 2);
+        if (*n * 2 >= slots || *n == cap) { /* grow both and rehash */
+            size_t ns = slots * 2;
+            struct cell *nv = realloc(v, cap * 2 * sizeof *v);
+            uint32_t *nt = calloc(ns, sizeof *nt);
+            if (!nv || !nt) {
+                if (nv)
+                    v = nv;
+                free(nt);
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+            free(tab);
+            tab = nt;
+            slots = ns;
+            for (size_t x = 0; x < *n; x++) {
+                uint64_t g = (uint64_t)v[x].bucket * 0x9e3779b97f4a7c15ull;
+                for (const char *p = v[x].key; *p; p++)
+                    g = (g ^ (uint8_t)*p) * 0x100000001b3ull;
+                size_t y = (size_t)(g ^ (g >> 29)) & (slots - 1);
+                while (tab[y])
+                    y = (y + 1) & (slots - 1);
+                tab[y] = (uint32_t)(x + 1);
+            }
+            at = (size_t)(h ^ (h >> 29)) & (slots - 1);
+            while (tab[at])
+                at = (at + 1) & (slots - 1);
+        }
+        struct cell *x = &v[*n];
+        x->bucket = b;
+        snprintf(x->key, sizeof x->key, "%s", k);
+        x->value = val;
+        tab[at] = (uint32_t)(++*n);
     }
     db_done(st);
-    if (!v || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
+    free(tab);
+    if (rc != SQLITE_DONE) {
         free(v);
-        return v ? db_err(rc) : CP_ERR;
+        return rc == SQLITE_NOMEM ? CP_ERR : db_err(rc);
     }
     *out = v;
     return CP_OK;
 }
 
 /* removal_time: per bucket of removed_at, the median and 90th percentile of
- * hours from reported_at to removed_at (two series, "median" and "p90"). */
-static int removal_cells(struct ctx *c, struct sqlq *q, struct cell **out, size_t *n)
+ * hours from reported_at to removed_at (two series, "median" and "p90");
+ * by_month as for count_cells. */
+static int removal_cells(struct ctx *c, struct sqlq *q, int by_month, struct cell **out, size_t *n)
 {
     sqlite3_stmt *st = sqlq_prepare(q, c->db);
     if (!st)
@@ -240,6 +296,8 @@ static int removal_cells(struct ctx *c, struct sqlq *q, struct cell **out, size_
         rc = hours && cells ? sqlite3_step(st) : SQLITE_NOMEM;
         int row = rc == SQLITE_ROW;
         int64_t bucket = row ? sqlite3_column_int64(st, 0) : 0;
+        if (row && by_month)
+            bucket = month_of(bucket);
         if (have && (!row || bucket != cur) && m) {
             qsort(hours, m, sizeof *hours, dbl_cmp);
             if (nc + 2 <= 2 * STATS_MAX_BUCKETS) {
@@ -318,13 +376,13 @@ int stats_timeseries(struct ctx *c, struct buf *out)
         group_sql(&q, group);
         sqlq_sql(&q, " AS k, ");
         if (metric == 1)
-            sqlq_sql(&q, "total(r.media_count)");
+            sqlq_sql(&q, "r.media_count");
         else
-            sqlq_sql(&q, "count(*)");
+            sqlq_sql(&q, "1");
         if (metric == 2)
-            sqlq_sql(&q, " FROM reports r INDEXED BY reports_removed WHERE r.removed_at IS NOT NULL");
+            sqlq_sql(&q, " FROM reports r WHERE r.removed_at IS NOT NULL");
         else
-            sqlq_sql(&q, " FROM reports r INDEXED BY reports_reported WHERE 1");
+            sqlq_sql(&q, " FROM reports r WHERE 1");
     }
     /* Operators see no report, but may see how many there are: counts over
      * all reports, never a row. */
@@ -350,10 +408,9 @@ int stats_timeseries(struct ctx *c, struct buf *out)
             sqlq_sql(&q, " AND r.reported_at < ");
         sqlq_int(&q, to);
     }
+    /* removal_time takes a bucket's durations together, in time order. */
     if (metric == 3)
-        sqlq_sql(&q, " ORDER BY b");
-    else
-        sqlq_sql(&q, " GROUP BY b, k");
+        sqlq_sql(&q, " ORDER BY r.removed_at");
 
     struct qcache_key key;
     if (qcache_get(c->db, "timeseries", &q, &key, out)) {
@@ -362,7 +419,8 @@ int stats_timeseries(struct ctx *c, struct buf *out)
     }
     struct cell *cells = NULL;
     size_t n = 0;
-    int st = metric == 3 ? removal_cells(c, &q, &cells, &n) : count_cells(c, &q, &cells, &n);
+    int st = metric == 3 ? removal_cells(c, &q, interval == 2, &cells, &n)
+                         : count_cells(c, &q, interval == 2, &cells, &n);
     sqlq_free(&q);
     if (st != CP_OK) {
         qcache_key_free(&key);
