@@ -101,7 +101,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
   await step('the operator lands on admin and marks the demo held', op, async () => {
     const { page } = op;
     await signIn(page, base, USERS.operator.email, PASSWORD, /\/admin\.html/);
-    assert.deepEqual(await navLinks(page), ['nav-admin', 'nav-account'], 'no Reports link for operators');
+    assert.deepEqual(await navLinks(page), ['nav-dashboard', 'nav-admin', 'nav-account'], 'no Reports link for operators');
     await page.waitForSelector('[data-testid="tab-imports"]');
     await openRequest(page, base, requestId);
     assert.equal(await detailStatus(page), 'requested');
@@ -116,7 +116,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
   await step('the hotline admin approves, confirming the password in the dialog', hotline, async () => {
     const { page } = hotline;
     await signIn(page, base, HOTLINE_ADMIN, PASSWORD, /\/reports\.html/);
-    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-admin', 'nav-account']);
+    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-dashboard', 'nav-iwol', 'nav-admin', 'nav-account']);
     await page.click('[data-testid="nav-admin"]');
     await page.waitForURL(/\/admin\.html/);
     await openRequest(page, base, requestId);
@@ -334,7 +334,7 @@ test('access procedure end to end in the browser', { timeout: 240000 }, async (t
     assert.equal(me.user.email, OFFICER_EMAIL);
     assert.equal(me.user.role, 'org_admin');
     assert.equal(me.mfa.enabled, true);
-    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-admin', 'nav-account']);
+    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-dashboard', 'nav-iwol', 'nav-admin', 'nav-account']);
   });
 
   await step('the new administrator sees the agreement and makes an API token', officer, async () => {

@@ -106,7 +106,7 @@ test('IWOL suggestion, verification, submission and decision in the browser', { 
     const { page } = nl;
     await signIn(page, base, USERS.nl.email, PASSWORD, /\/reports\.html/);
     await page.waitForSelector('[data-testid="nav-iwol"]');
-    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-account']);
+    assert.deepEqual(await navLinks(page), ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-dashboard', 'nav-iwol', 'nav-account']);
     await page.click('[data-testid="nav-iwol"]');
     await page.waitForURL(/\/iwol\.html$/);
     await page.waitForSelector('[data-testid="suggest-form"]');

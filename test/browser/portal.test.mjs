@@ -92,7 +92,7 @@ test('cport portal end to end', { timeout: 180000 }, async (t) => {
     assert.match(who, new RegExp(email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
     // The shared navigation: an LEA analyst reads reports and manages their own account.
     const nav = await page.$$eval('[data-testid="app-nav"] a', (as) => as.map((a) => a.getAttribute('data-testid')));
-    if (stack) assert.deepEqual(nav, ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-iwol', 'nav-account']);
+    if (stack) assert.deepEqual(nav, ['nav-reports', 'nav-packages', 'nav-hashlists', 'nav-match', 'nav-dashboard', 'nav-iwol', 'nav-account']);
     assert.equal(await page.getAttribute('[data-testid="nav-reports"]', 'aria-current'), 'page');
   });
 

@@ -19,6 +19,12 @@ export function canSeeIwol(me) {
   return !!(me && me.org && ['lea', 'hotline', 'interpol'].includes(me.org.kind));
 }
 
+// True when the person's organisation may see the dashboard: report readers, and
+// operators (who get aggregate counts only).
+export function canSeeDashboard(me) {
+  return !!(me && me.org && ['lea', 'hotline', 'interpol', 'operator'].includes(me.org.kind));
+}
+
 // True for administrators and for hotline/INTERPOL staff, who take part in access requests.
 export function canSeeAdmin(me) {
   if (!me || !me.user || !me.org) return false;
@@ -48,6 +54,7 @@ export function renderNav(me) {
         ['hashlists.html', 'Hash lists', 'nav-hashlists'],
         ['match.html', 'Match hashes', 'nav-match']);
     }
+    if (canSeeDashboard(me)) links.push(['dashboard.html', 'Dashboard', 'nav-dashboard']);
     if (canSeeIwol(me)) links.push(['iwol.html', 'IWOL', 'nav-iwol']);
     if (canSeeAdmin(me)) links.push(['admin.html', 'Admin', 'nav-admin']);
   }
