@@ -528,7 +528,8 @@ static void audit_denied(struct ctx *c, const char *reason)
 
 /* Record an audited read (c->audit_after) with its object (c->audit_object,
  * else the path) and query string. Deferred: the worker writes reads in batches,
- * so a read costs no write transaction of its own. */
+ * so a read costs no write transaction of its own; bulk reads (c->audit_sync)
+ * are written at once, before their answer. */
 static int audit_read(struct ctx *c)
 {
     /* {"query": ...} when there is one (a search's filters); a view needs none. */
@@ -549,11 +550,21 @@ static int audit_read(struct ctx *c)
                             .object = c->path && util_is_clean_text(c->path, 200) ? c->path : NULL, .detail = detail};
     if (c->audit_object)
         e.object = c->audit_object;
-    int st = audit_defer(c->db, &e);
+    int st;
+    if (c->audit_sync) {
+        st = db_begin(c->db);
+        if (st == CP_OK && (st = audit_append(c->db, &e)) == CP_OK)
+            st = db_commit(c->db);
+        else if (st == CP_OK || st != CP_BUSY)
+            db_rollback(c->db);
+    } else {
+        st = audit_defer(c->db, &e);
+    }
     buf_free(&b);
     if (st != CP_OK) {
         buf_reset(&c->headers);
         buf_reset(&c->out);
+        c->stream = NULL;
     }
     return st == CP_OK ? CP_OK : CP_BUSY;
 }

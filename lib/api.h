@@ -62,6 +62,10 @@ struct ctx {
     const char *audit_after;
     /* Its object, e.g. "report:42" (request memory); NULL: the request path. */
     const char *audit_object;
+    /* Write that entry before the answer goes out, in its own transaction,
+     * instead of queueing it: for reads that hand data out in bulk (exports,
+     * downloads), whose record must survive a worker killed a moment later. */
+    int audit_sync;
     /* Writes that must be committed before the answer goes out (the audit entry
      * of a sensitive read such as a media original): run in a write transaction
      * of its own after the read transaction ends; on failure the answer becomes

@@ -203,7 +203,8 @@ int h_package_get(struct ctx *c)
 }
 
 /* GET /api/v1/packages/{id}/download: nginx sends the file from its internal
- * /protected/ location (X-Accel-Redirect); audited with the file's hash. */
+ * /protected/ location (X-Accel-Redirect); audited with the file's hash,
+ * written before the answer. */
 int h_package_download(struct ctx *c)
 {
     int64_t id = ctx_path_id(c);
@@ -241,6 +242,7 @@ int h_package_download(struct ctx *c)
     c->status = 200;
     c->ctype = enc ? "application/octet-stream" : "application/zip";
     ctx_audit_read(c, "package.download", "package:%lld sha256:%s", (long long)id, sha);
+    c->audit_sync = 1; /* on the trail before nginx sends a byte */
     return CP_OK;
 }
 

@@ -87,6 +87,7 @@ int h_reports_export(struct ctx *c)
     c->stream = export_stream;
     c->stream_arg = j;
     c->audit_after = "report.export";
+    c->audit_sync = 1;
     return CP_OK;
 }
 
