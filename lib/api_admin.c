@@ -314,10 +314,8 @@ int h_admin_user_create(struct ctx *c)
     const cJSON *oid = cJSON_GetObjectItemCaseSensitive(b, "org_id");
     int64_t org_id = c->who.org_id;
     if (st == CP_OK && oid) {
-        if (!cJSON_IsNumber(oid) || oid->valuedouble < 1 || oid->valuedouble != (double)(int64_t)oid->valuedouble)
+        if (!cJSON_IsNumber(oid) || !util_whole_in(oid->valuedouble, 1, INT64_MAX / 2, &org_id))
             st = ctx_bad(c, "org_id", "org_id must be an organisation id");
-        else
-            org_id = (int64_t)oid->valuedouble;
     }
     char kind[16] = "";
     if (st == CP_OK && strcmp(c->who.org_kind, "operator") != 0 && org_id != c->who.org_id)
@@ -588,7 +586,8 @@ int h_admin_agreement_create(struct ctx *c)
     const char *code = NULL;
     const cJSON *lea = cJSON_GetObjectItemCaseSensitive(b, "lea_org_id");
     int st = ctx_known_fields(c, b, TERMS_FIELDS);
-    if (st == CP_OK && (!cJSON_IsNumber(lea) || lea->valuedouble < 1))
+    int64_t lea_id = 0, id = 0;
+    if (st == CP_OK && (!cJSON_IsNumber(lea) || !util_whole_in(lea->valuedouble, 1, INT64_MAX / 2, &lea_id)))
         st = ctx_bad(c, "lea_org_id", "lea_org_id must be an LEA organisation's id");
     if (st == CP_OK && !cJSON_HasObjectItem(b, "jurisdiction"))
         st = ctx_bad(c, "jurisdiction", "jurisdiction must be a list of 1 to 64 ISO country codes");
@@ -601,7 +600,6 @@ int h_admin_agreement_create(struct ctx *c)
         st = ctx_bad(c, "hotline_code", "a hotline makes agreements under its own code");
     if (hotline)
         code = c->who.org_code;
-    int64_t lea_id = st == CP_OK ? (int64_t)lea->valuedouble : 0, id = 0;
     char kind[16] = "", err[256];
     if (st == CP_OK && ((st = admin_sees_org(c, lea_id, kind)) != CP_OK || strcmp(kind, "lea") != 0))
         st = st == CP_OK || st == CP_NOTFOUND ? ctx_bad(c, "lea_org_id", "no LEA organisation with that id") : st;

@@ -557,16 +557,17 @@ int h_hashlist_share(struct ctx *c)
     static const char *const kinds[] = {"lea", "hotline", "interpol", NULL};
     const char *kind;
     const cJSON *org = cJSON_GetObjectItemCaseSensitive(b, "org_id");
+    int64_t org_id = 0;
     int st = ctx_known_fields(c, b, fields);
     if (st == CP_OK && (st = ctx_str(c, b, "org_kind", 16, FIELD_OPTIONAL, &kind)) == CP_OK) {
         if (!kind == !org)
             st = ctx_bad(c, "org_id", "give either org_id or org_kind");
         else if (kind && !util_in_list(kind, kinds))
             st = ctx_bad(c, "org_kind", "org_kind must be lea, hotline or interpol");
-        else if (org && (!cJSON_IsNumber(org) || org->valuedouble < 1))
+        else if (org && (!cJSON_IsNumber(org) || !util_whole_in(org->valuedouble, 1, INT64_MAX / 2, &org_id)))
             st = ctx_bad(c, "org_id", "org_id must be an organisation id");
     }
-    int64_t org_id = org && st == CP_OK ? (int64_t)org->valuedouble : 0, share = 0;
+    int64_t share = 0;
     if (st == CP_OK && org_id) {
         sqlite3_stmt *q = db_prep(c->db, "SELECT kind FROM orgs WHERE id = ?");
         sqlite3_bind_int64(q, 1, org_id);
@@ -696,8 +697,10 @@ int h_match(struct ctx *c)
                         cJSON_GetArraySize(hashes) > MATCH_MAX_HASHES))
         st = ctx_bad(c, "hashes", "hashes must be a list of 1 to %d {algorithm, value} objects", MATCH_MAX_HASHES);
     if (st == CP_OK && maxd) {
-        if (!cJSON_IsNumber(maxd) || maxd->valuedouble != (int)maxd->valuedouble || maxd->valueint < 0 ||
-            maxd->valueint > 64)
+        /* The range before the cast: (int) of a double beyond int's range
+         * (1e300) is undefined behaviour (UBSan, with test/fuzz/fuzz_body). */
+        if (!cJSON_IsNumber(maxd) || maxd->valuedouble < 0 || maxd->valuedouble > 64 ||
+            maxd->valuedouble != (int)maxd->valuedouble)
             st = ctx_bad(c, "pdq_max_distance", "pdq_max_distance must be a whole number from 0 to 64");
         else
             max_distance = maxd->valueint;

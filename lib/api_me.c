@@ -113,8 +113,7 @@ int h_me_token_create(struct ctx *c)
     int st = CP_OK;
     if (!cJSON_IsString(name) || !*name->valuestring || !util_is_clean_text(name->valuestring, 100))
         st = ctx_bad(c, "name", "name must be 1 to 100 printable characters");
-    else if (days && (!cJSON_IsNumber(days) || days->valuedouble != (int)days->valuedouble || days->valueint < 1 ||
-                      days->valueint > 3650))
+    else if (days && (!cJSON_IsNumber(days) || !util_whole_in(days->valuedouble, 1, 3650, &(int64_t){0})))
         st = ctx_bad(c, "expires_days", "expires_days must be a whole number from 1 to 3650");
     else if (ro && !cJSON_IsBool(ro))
         st = ctx_bad(c, "read_only", "read_only must be true or false");

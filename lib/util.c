@@ -368,3 +368,13 @@ int util_is_clean_text(const char *s, size_t max) { return clean_text(s, max, 0)
 
 /* The same, but line breaks and tabs allowed: free text such as a justification. */
 int util_is_clean_block(const char *s, size_t max) { return clean_text(s, max, 1); }
+
+/* See util.h: the range test runs on the double, so the cast that follows is
+ * always defined. */
+int util_whole_in(double v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!(v >= (double)lo && v <= (double)hi) || v != (double)(int64_t)v)
+        return 0;
+    *out = (int64_t)v;
+    return 1;
+}

@@ -69,6 +69,9 @@ int util_is_country(const char *s);
 int util_in_list(const char *s, const char *const *list);
 /* True when s is a printable UTF-8 string of at most max bytes without controls. */
 int util_is_clean_text(const char *s, size_t max);
+/* A JSON number that is a whole number from lo to hi (checked before any
+ * conversion, so 1e300 or NaN is simply refused): 1 and *out, else 0. */
+int util_whole_in(double v, int64_t lo, int64_t hi, int64_t *out);
 /* util_is_clean_text that also allows newlines and tabs. */
 int util_is_clean_block(const char *s, size_t max);
 

@@ -90,6 +90,7 @@ test('token options are validated field by field', async () => {
   const cases = [
     [{}, 'name'], [{ name: '' }, 'name'], [{ name: 'x'.repeat(101) }, 'name'],
     [{ name: 't', expires_days: 0 }, 'expires_days'], [{ name: 't', expires_days: 1.5 }, 'expires_days'],
+    [{ name: 't', expires_days: 1e300 }, 'expires_days'], [{ name: 't', expires_days: -1e300 }, 'expires_days'],
     [{ name: 't', read_only: 'yes' }, 'read_only'], [{ name: 't', allowed_ips: '127.0.0.1' }, 'allowed_ips'],
     [{ name: 't', allowed_ips: ['999.1.1.1'] }, 'allowed_ips'], [{ name: 't', allowed_ips: ['10.0.0.0/33'] }, 'allowed_ips'],
   ];
