@@ -29,6 +29,8 @@
 #define RETRY_AFTER_CAP_S 120.0
 #define PAGE_NAME_MAX 64
 #define IMPORT_AUTOCHECKPOINT 10000 /* WAL pages, about 40 MB */
+#define IMPORT_CKPT_TRY_MS 200      /* one checkpoint try: how long it may hold writers off */
+#define IMPORT_CKPT_WAIT_S 120      /* how long the import waits for one long read to end */
 #define IMPORT_FILE_BATCH 8         /* pages per transaction from a file:// feed */
 
 /* One page file of a file:// feed: reports-<num>.json. */
@@ -104,6 +106,40 @@ static int loopback_http(const char *feed)
 
 /* ---- database bookkeeping ---- */
 
+/* Why the last statement or commit failed, for the run's one-line error. A
+ * commit that fails for a full disk or an I/O error is rolled back by SQLite
+ * itself, so its message survives db_commit; after a rollback of our own there
+ * is none left to give. */
+static const char *why_failed(struct db *d)
+{
+    return sqlite3_errcode(d->h) != SQLITE_OK ? sqlite3_errmsg(d->h) : "unknown error";
+}
+
+/* The import's WAL hook, after each of its commits (in place of SQLite's automatic
+ * checkpoint): once the WAL holds IMPORT_AUTOCHECKPOINT pages, copy it into the
+ * database and start it over from zero (TRUNCATE). SQLite's own checkpoint is
+ * PASSIVE and never completes while the portal's readers keep reading, so the WAL
+ * grew by all the import wrote (test/load.test.mjs: 124 MB for 37,500 reports,
+ * never restarted). A TRUNCATE try waits up to IMPORT_CKPT_TRY_MS for the readers
+ * of older snapshots (writers queue meanwhile, well within their busy timeout);
+ * while one reads longer (a package build holds one snapshot throughout) the import
+ * pauses between tries, holding no lock, up to IMPORT_CKPT_WAIT_S, so the WAL stays
+ * near IMPORT_AUTOCHECKPOINT pages plus one transaction. */
+static int import_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+    struct db *d = arg;
+    if (pages < IMPORT_AUTOCHECKPOINT)
+        return SQLITE_OK;
+    int busy_ms = d->busy_ms;
+    d->busy_ms = IMPORT_CKPT_TRY_MS;
+    int64_t until = util_now() + IMPORT_CKPT_WAIT_S;
+    while (sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_BUSY &&
+           util_now() < until)
+        usleep(IMPORT_CKPT_TRY_MS * 1000);
+    d->busy_ms = busy_ms;
+    return SQLITE_OK;
+}
+
 /* Insert the run row in its own transaction; runs a killed process left "running"
  * for this feed are closed as failed first (the lock proves they are gone). */
 static int run_start(struct imp *im)
@@ -133,7 +169,7 @@ static int run_start(struct imp *im)
     }
     im->r->run_id = sqlite3_last_insert_rowid(d->h);
     if (db_commit(d) != CP_OK)
-        return fail(im->err, im->errlen, CP_ERR, "cannot record the run: commit failed");
+        return fail(im->err, im->errlen, CP_ERR, "cannot record the run: commit failed: %s", why_failed(d));
     return CP_OK;
 }
 
@@ -202,7 +238,7 @@ static int flush_pages(struct imp *im)
     struct iccam_counts c = im->pend;
     memset(&im->pend, 0, sizeof im->pend);
     if (e != CP_OK)
-        return fail(im->err, im->errlen, e, "commit of the page failed");
+        return fail(im->err, im->errlen, e, "commit of the page failed: %s", why_failed(im->d));
     struct importer_result *r = im->r;
     r->pages += pages;
     r->inserted += c.inserted, r->updated += c.updated, r->deleted += c.deleted;
@@ -282,7 +318,7 @@ static int commit_hotlines(struct imp *im, const char *body, size_t len)
         return fail(im->err, im->errlen, st, "hotlines: %s", e);
     }
     if ((st = db_commit(im->d)) != CP_OK)
-        return fail(im->err, im->errlen, st, "hotlines: commit failed");
+        return fail(im->err, im->errlen, st, "hotlines: commit failed: %s", why_failed(im->d));
     return CP_OK;
 }
 
@@ -670,14 +706,15 @@ int importer_run(struct db *d, const struct importer_opts *o, struct importer_re
         return e;
     }
     /* Fewer, larger WAL checkpoints while pages stream in (about 8% of import CPU
-     * at the default of 1000); the connection's own setting is restored after. */
+     * at the default of 1000), each one complete (import_wal_hook); the
+     * connection's own setting is restored after. */
     int autockpt = 1000;
     sqlite3_stmt *ck = db_prep(d, "PRAGMA wal_autocheckpoint");
     if (ck && sqlite3_step(ck) == SQLITE_ROW)
         autockpt = sqlite3_column_int(ck, 0);
     if (ck)
         sqlite3_reset(ck);
-    sqlite3_wal_autocheckpoint(d->h, IMPORT_AUTOCHECKPOINT);
+    sqlite3_wal_hook(d->h, import_wal_hook, d);
     /* A large page cache: the indexes of a million reports do not fit in the
      * default 8 MB, and every insert would read their pages again. */
     db_exec(d, "PRAGMA cache_size=-262144", NULL, 0);

@@ -10,7 +10,12 @@
 #include "db.h"
 #include "util.h"
 
-#define SQLQ_MAX_BINDS 64
+/* Must hold every value the largest valid request binds, or sqlq_prepare fails
+ * and a valid search answers 500: a report search binds each item of its three
+ * lists (hosting_country, site_type, status: REPORTS_MAX_LIST = 32 each, repeats
+ * allowed) plus scope, q, hotline, domain, dates, cursor and limit - about 115.
+ * (64 was too few: test/hardening.test.mjs.) */
+#define SQLQ_MAX_BINDS 256
 
 struct sqlq_bind {
     int type; /* 0 int, 1 text */
