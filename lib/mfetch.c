@@ -12,6 +12,7 @@
 #include "pdq.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -27,6 +28,7 @@
 #define MFETCH_FLUSH_S 1          /* ... or after this long */
 #define MFETCH_BACKOFF_S 0.5
 #define MFETCH_BACKOFF_CAP_S 10.0
+#define MFETCH_TEMP_AGE_S 3600    /* a store temp file this old was never finished */
 
 /* Outcome classes of one fetch. */
 enum { GOT = 0, REFUSED = 1, FAILED = 2 };
@@ -348,7 +350,8 @@ static int flush(struct run *rn, char *err, size_t errlen)
         return db_err(rc);
     }
     if (db_commit(d) != CP_OK)
-        return fail(err, errlen, CP_BUSY, "cannot record media results: commit failed");
+        return fail(err, errlen, CP_BUSY, "cannot record media results: commit failed: %s",
+                    sqlite3_errcode(d->h) != SQLITE_OK ? sqlite3_errmsg(d->h) : "unknown error");
     rn->npend = 0;
     rn->flushed = time(NULL);
     return CP_OK;
@@ -484,6 +487,40 @@ static int one(struct run *rn, const struct item *it, char *err, size_t errlen)
     return CP_OK;
 }
 
+/* Remove the temp files of puts that never finished: a run killed (or a machine
+ * that lost power) between creating ".tmp-XXXXXX" in a store subdirectory and
+ * renaming it into place leaves one behind, and nothing else would ever remove
+ * it. Runs hold the import lock; the age keeps clear of a put in progress by
+ * anything else. Best effort: a file that cannot be removed stays for the next. */
+static void sweep_temp(const struct mstore *ms)
+{
+    const char *const tops[] = {ms->dir, ms->preview_dir};
+    time_t before = time(NULL) - MFETCH_TEMP_AGE_S;
+    for (int i = 0; i < 2; i++) {
+        DIR *top = opendir(tops[i]);
+        struct dirent *e;
+        while (top && (e = readdir(top))) {
+            if (e->d_name[0] == '.')
+                continue;
+            int fd = openat(dirfd(top), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            DIR *sub = fd >= 0 ? fdopendir(fd) : NULL;
+            if (!sub && fd >= 0)
+                close(fd);
+            struct dirent *f;
+            struct stat st;
+            while (sub && (f = readdir(sub)))
+                if (strncmp(f->d_name, ".tmp-", 5) == 0 &&
+                    fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+                    st.st_mtime < before)
+                    unlinkat(dirfd(sub), f->d_name, 0);
+            if (sub)
+                closedir(sub);
+        }
+        if (top)
+            closedir(top);
+    }
+}
+
 /* Copy a blob column of n bytes into out; 1 when it had exactly n bytes. */
 static int col_blob(sqlite3_stmt *st, int col, uint8_t *out, int n)
 {
@@ -551,6 +588,7 @@ int mfetch_run(struct db *d, const struct mfetch_opts *o, struct mfetch_result *
     if (e != CP_OK)
         return e;
     rn.ms.lazy_sync = 1;
+    sweep_temp(&rn.ms);
     /* Decoding and PDQ allocate and free a few megabytes an image; keep them
      * in the heap instead of mapping and unmapping them every time. */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);

@@ -39,6 +39,16 @@
 //                                      page k answers a valid-looking body of b bytes
 //                                      (default 64 MiB), streamed chunked (or with a
 //                                      Content-Length if oversize_content_length)
+//   {"drop_page": k, "drop_count": n, "drop_reset": bool}
+//                                      page k: chunked (no Content-Length), sends half
+//                                      the body, then closes the connection (FIN, or a
+//                                      TCP RST with drop_reset); for the next n requests
+//                                      of page k (default: every one)
+//   {"endless_page": k}                page k: chunked, a page head and then records
+//                                      without end, until the client hangs up
+//   {"gzip_bomb_page": k}              page k: "Content-Encoding: gzip", a ~256 KB body
+//                                      that inflates to 256 MB (a page head, then spaces),
+//                                      whatever the request's Accept-Encoding
 //   {"bad_records_page": k}            page k: 5 records replaced by invalid ones
 //                                      (missing iccam_id, site_type "spaceship",
 //                                      country "XX1", md5 "zz", reported_at
@@ -277,6 +287,29 @@ function sendOversize(res, size, withLength) {
   pump();
 }
 
+// Stream a page that never ends (chunked): its head, then records until the
+// client hangs up.
+function sendEndless(res) {
+  const rec = JSON.stringify({ iccam_id: 'R-2026-9999998', updated_at: '2026-01-01T00:00:00Z', deleted: true });
+  const block = Buffer.from((rec + ',').repeat(Math.ceil(65536 / (rec.length + 1))));
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let open = true;
+  res.on('close', () => {
+    open = false;
+  });
+  res.write('{"reports":[');
+  const pump = () => {
+    while (open) {
+      if (!res.write(block)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+let pageBomb = null;
+
 // GET /v1/reports: the page named by the cursor, with misbehaviour applied.
 function handleReports(req, res, url) {
   const files = pageFiles();
@@ -305,6 +338,14 @@ function handleReports(req, res, url) {
     const size = Number(modes.oversize_bytes ?? 64 * 1024 * 1024);
     return sendOversize(res, size, !!modes.oversize_content_length);
   }
+  if (modes.endless_page === pageNo) return sendEndless(res);
+  if (modes.gzip_bomb_page === pageNo) {
+    pageBomb ??= zlib.gzipSync(
+      Buffer.concat([Buffer.from('{"reports":['), Buffer.alloc(256 * 1024 * 1024 - 12, 0x20)]),
+      { level: 9 },
+    );
+    return send(res, 200, pageBomb, { 'Content-Encoding': 'gzip' });
+  }
 
   const text = fs.readFileSync(path.join(FEED_DIR, files[idx]), 'utf8');
   let body;
@@ -324,6 +365,21 @@ function handleReports(req, res, url) {
   if (modes.malformed_page === pageNo) {
     body = body.slice(0, Math.floor(body.length / 2)) + ',"oops": }';
     return send(res, 200, body);
+  }
+  if (modes.drop_page === pageNo) {
+    const reset = !!modes.drop_reset;
+    if (typeof modes.drop_count === 'number' && --modes.drop_count <= 0) {
+      delete modes.drop_page;
+      delete modes.drop_count;
+      delete modes.drop_reset;
+    }
+    const buf = Buffer.from(body);
+    res.writeHead(200, { 'Content-Type': 'application/json' }); // chunked
+    res.write(buf.subarray(0, Math.floor(buf.length / 2)), () => {
+      if (reset) res.socket?.resetAndDestroy();
+      else res.socket?.destroy();
+    });
+    return;
   }
   if (modes.truncate_page === pageNo) {
     const buf = Buffer.from(body);
