@@ -29,42 +29,7 @@ _Static_assert(sizeof KDF_CONTEXT - 1 == crypto_kdf_CONTEXTBYTES, "kdf context i
 
 /* ------------------------------------------------------------------ I/O */
 
-/* Write all n bytes, retrying short writes and EINTR; 0, or -1 with errno. */
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
-/* Read up to n bytes, stopping early only at end of file: the count, or -1
- * with errno. Lets the reader tell a truncated file from a short read. */
-static ssize_t read_full(int fd, void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, (char *)p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
 
 /* fsync a directory, so a rename or unlink in it survives a crash. Best
  * effort: the files themselves are complete and synced already. */
@@ -218,7 +183,7 @@ int mstore_key_create(const char *key_dir, char *err, size_t errlen)
         return fail(err, errlen, CP_ERR, "cannot create a temp file in %s: %s", key_dir, strerror(errno));
     uint8_t key[32];
     randombytes_buf(key, sizeof key);
-    int bad = fchmod(fd, 0600) != 0 || write_all(fd, key, sizeof key) != 0 || fsync(fd) != 0;
+    int bad = fchmod(fd, 0600) != 0 || util_write_all(fd, key, sizeof key) != 0 || fsync(fd) != 0;
     int e = errno;
     sodium_memzero(key, sizeof key);
     if (close(fd) != 0 && !bad)
@@ -278,7 +243,7 @@ int mstore_open(struct mstore *ms, const char *data_dir, const char *key_dir, ch
         return fail(err, errlen, CP_BAD, "%s is %lld bytes, not the 32 of a media key", path, (long long)st.st_size);
     }
     uint8_t master[32];
-    ssize_t r = read_full(fd, master, sizeof master);
+    ssize_t r = util_read_full(fd, master, sizeof master);
     int e = errno;
     close(fd);
     if (r != (ssize_t)sizeof master) {
@@ -341,7 +306,7 @@ static int write_encrypted(const struct mstore *ms, int fd, const uint8_t sha256
     put_u64(head + 8, (uint64_t)n);
     crypto_secretstream_xchacha20poly1305_init_push(&st, head + 16, ms->key);
     uint8_t *c = malloc(MSTORE_CHUNK + ABYTES);
-    int rc = c && write_all(fd, head, sizeof head) == 0 ? 0 : -1;
+    int rc = c && util_write_all(fd, head, sizeof head) == 0 ? 0 : -1;
     if (!c)
         errno = ENOMEM;
     size_t off = 0;
@@ -350,7 +315,7 @@ static int write_encrypted(const struct mstore *ms, int fd, const uint8_t sha256
         uint8_t tag = off + m == n ? TAG_FINAL : TAG_MESSAGE;
         unsigned long long clen;
         crypto_secretstream_xchacha20poly1305_push(&st, c, &clen, n ? p + off : none, m, sha256, 32, tag);
-        rc = write_all(fd, c, (size_t)clen);
+        rc = util_write_all(fd, c, (size_t)clen);
         off += m;
         if (tag == TAG_FINAL)
             break;
@@ -409,7 +374,7 @@ static int stored_open(const struct mstore *ms, const uint8_t sha256[32], int *f
         rc = fail(err, errlen, CP_ERR, "cannot stat %s: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
         rc = fail(err, errlen, CP_BAD, INTEGRITY "%s is not a regular file", path);
-    else if ((r = read_full(*fd, head, sizeof head)) < 0)
+    else if ((r = util_read_full(*fd, head, sizeof head)) < 0)
         rc = fail(err, errlen, CP_ERR, "cannot read %s: %s", path, strerror(errno));
     else if (r < (ssize_t)sizeof head)
         rc = fail(err, errlen, CP_BAD, INTEGRITY "the file is shorter than its header");
@@ -449,7 +414,7 @@ static int stored_stream(const struct mstore *ms, const uint8_t sha256[32], int 
     uint8_t ss[SS_HEADER], h[32];
     crypto_secretstream_xchacha20poly1305_state st;
     crypto_hash_sha256_state hs;
-    ssize_t r = read_full(fd, ss, sizeof ss);
+    ssize_t r = util_read_full(fd, ss, sizeof ss);
     if (r < 0)
         return fail(err, errlen, CP_ERR, "cannot read the stored content: %s", strerror(errno));
     if (r < (ssize_t)sizeof ss)
@@ -466,7 +431,7 @@ static int stored_stream(const struct mstore *ms, const uint8_t sha256[32], int 
         size_t want = n - done < MSTORE_CHUNK ? (size_t)(n - done) : MSTORE_CHUNK;
         unsigned long long mlen;
         uint8_t tag;
-        r = read_full(fd, c, want + ABYTES);
+        r = util_read_full(fd, c, want + ABYTES);
         if (r < 0) {
             rc = fail(err, errlen, CP_ERR, "cannot read the stored content: %s", strerror(errno));
             break;
@@ -499,7 +464,7 @@ static int stored_stream(const struct mstore *ms, const uint8_t sha256[32], int 
             break;
     }
     if (rc == CP_OK) {
-        r = read_full(fd, c, 1);
+        r = util_read_full(fd, c, 1);
         if (r < 0)
             rc = fail(err, errlen, CP_ERR, "cannot read the stored content: %s", strerror(errno));
         else if (r > 0)
@@ -627,7 +592,7 @@ int mstore_put_preview(const struct mstore *ms, const uint8_t sha256[32], const 
     int st = tmp_open(&t, ms->preview_dir, sub, err, errlen);
     if (st != CP_OK)
         return st;
-    if (write_all(t.fd, j, n) != 0) {
+    if (util_write_all(t.fd, j, n) != 0) {
         int e = errno;
         tmp_abort(&t);
         return fail(err, errlen, CP_ERR, "cannot write %s: %s", final, strerror(e));

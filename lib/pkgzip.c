@@ -56,39 +56,7 @@ static char *str_cat(const char *a, const char *b)
     return s;
 }
 
-/* Write all n bytes, retrying short writes and EINTR; 0, or -1 with errno. */
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
-/* Read up to n bytes, stopping early only at end of file: the count, or -1
- * with errno. Lets callers tell a truncated file from a short read. */
-static ssize_t read_full(int fd, void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, (char *)p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
 
 /* Create a fresh temp file "pkgzip-XXXXXX" in dir; its fd (close-on-exec,
  * mode 0600) and malloc'd name in *name, or -1. */
@@ -179,7 +147,7 @@ struct sink {
 /* Append to the sink; 0 or -1 (errnum set). */
 static int sink_put(struct sink *s, const void *p, size_t n)
 {
-    if (write_all(s->fd, p, n) != 0) {
+    if (util_write_all(s->fd, p, n) != 0) {
         s->errnum = errno ? errno : EIO;
         return -1;
     }
@@ -435,7 +403,7 @@ static int zip_member(struct archive *a, struct archive_entry *e, const struct m
      * so only its size is checked. */
     int64_t total = 0;
     ssize_t n;
-    while ((n = read_full(fd, iobuf, IOBUF)) > 0) {
+    while ((n = util_read_full(fd, iobuf, IOBUF)) > 0) {
         total += n;
         if (zip_data(a, iobuf, (size_t)n) != 0) {
             close(fd);
@@ -528,7 +496,7 @@ static int encrypt_fd(int in, struct sink *s, const char *passphrase, char *err,
     int64_t total = st.st_size, done_bytes = 0;
     do {
         size_t want = total - done_bytes > PKGZIP_ENC_CHUNK ? PKGZIP_ENC_CHUNK : (size_t)(total - done_bytes);
-        ssize_t got = read_full(in, plain, want);
+        ssize_t got = util_read_full(in, plain, want);
         if (got != (ssize_t)want) {
             rc = fail(err, errlen, CP_ERR, "reading the staged ZIP: %s", got < 0 ? strerror(errno) : "short");
             goto done;
@@ -1065,7 +1033,7 @@ static int verify_zip(int fd, const uint8_t pk[32], cJSON **summary, char *bad, 
 static int decrypt_fd(int in, int out, const char *passphrase, char *err, size_t errlen)
 {
     uint8_t hdr[PKGZIP_ENC_HEADER], key[32];
-    ssize_t n = read_full(in, hdr + 8, sizeof hdr - 8);
+    ssize_t n = util_read_full(in, hdr + 8, sizeof hdr - 8);
     if (n < 0)
         return fail(err, errlen, CP_ERR, "reading the package: %s", strerror(errno));
     if (n != (ssize_t)(sizeof hdr - 8))
@@ -1094,7 +1062,7 @@ static int decrypt_fd(int in, int out, const char *passphrase, char *err, size_t
     }
     for (long chunk = 0;; chunk++) {
         uint8_t lenb[4];
-        n = read_full(in, lenb, 4);
+        n = util_read_full(in, lenb, 4);
         if (n < 0) {
             rc = fail(err, errlen, CP_ERR, "reading the package: %s", strerror(errno));
             goto done;
@@ -1108,7 +1076,7 @@ static int decrypt_fd(int in, int out, const char *passphrase, char *err, size_t
             rc = fail(err, errlen, CP_CONFLICT, "encrypted package damaged: chunk %ld has a bad length", chunk);
             goto done;
         }
-        n = read_full(in, cipher, clen);
+        n = util_read_full(in, cipher, clen);
         if (n != (ssize_t)clen) {
             rc = n < 0 ? fail(err, errlen, CP_ERR, "reading the package: %s", strerror(errno))
                        : fail(err, errlen, CP_CONFLICT, "encrypted package truncated in chunk %ld", chunk);
@@ -1127,14 +1095,14 @@ static int decrypt_fd(int in, int out, const char *passphrase, char *err, size_t
             rc = fail(err, errlen, CP_CONFLICT, "encrypted package damaged: chunk %ld has an unknown tag", chunk);
             goto done;
         }
-        if (write_all(out, plain, (size_t)plen) != 0) {
+        if (util_write_all(out, plain, (size_t)plen) != 0) {
             rc = fail(err, errlen, CP_ERR, "writing the decrypted package: %s", strerror(errno));
             goto done;
         }
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
             break;
     }
-    if (read_full(in, cipher, 1) != 0)
+    if (util_read_full(in, cipher, 1) != 0)
         rc = fail(err, errlen, CP_CONFLICT, "encrypted package damaged: data after its final chunk");
 done:
     sodium_memzero(&ss, sizeof ss);
@@ -1162,7 +1130,7 @@ int pkgzip_verify(const char *path, const uint8_t pk[32], const char *passphrase
     if (fd < 0)
         return fail(err, errlen, errno == ENOENT ? CP_NOTFOUND : CP_ERR, "%s: %s", path, strerror(errno));
     uint8_t magic[8];
-    ssize_t n = read_full(fd, magic, sizeof magic);
+    ssize_t n = util_read_full(fd, magic, sizeof magic);
     int rc;
     if (n == 8 && !memcmp(magic, PKGZIP_ENC_MAGIC, 8)) {
         if (!passphrase) {

@@ -313,6 +313,20 @@ static void filter_where(struct ctx *c, const struct report_filter *f, struct sq
     }
 }
 
+/* The ORDER BY of a sort, ties broken by id in the same direction (what the
+ * keyset cursors and exports rely on). */
+static void order_by(const struct report_filter *f, struct sqlq *q)
+{
+    switch (f->sort * 2 + f->desc) {
+    case 0: sqlq_sql(q, " ORDER BY r.reported_at, r.id"); break;
+    case 1: sqlq_sql(q, " ORDER BY r.reported_at DESC, r.id DESC"); break;
+    case 2: sqlq_sql(q, " ORDER BY r.updated_at, r.id"); break;
+    case 3: sqlq_sql(q, " ORDER BY r.updated_at DESC, r.id DESC"); break;
+    case 4: sqlq_sql(q, " ORDER BY r.domain, r.id"); break;
+    default: sqlq_sql(q, " ORDER BY r.domain DESC, r.id DESC"); break;
+    }
+}
+
 /* Run a query expected to yield one integer. */
 static int query_int(struct ctx *c, struct sqlq *q, int64_t *out)
 {
@@ -667,14 +681,7 @@ int reports_search(struct ctx *c, const struct report_filter *f, struct buf *out
         sqlq_int(&q, f->cur_id);
         sqlq_sql(&q, ")");
     }
-    switch (f->sort * 2 + f->desc) {
-    case 0: sqlq_sql(&q, " ORDER BY r.reported_at, r.id"); break;
-    case 1: sqlq_sql(&q, " ORDER BY r.reported_at DESC, r.id DESC"); break;
-    case 2: sqlq_sql(&q, " ORDER BY r.updated_at, r.id"); break;
-    case 3: sqlq_sql(&q, " ORDER BY r.updated_at DESC, r.id DESC"); break;
-    case 4: sqlq_sql(&q, " ORDER BY r.domain, r.id"); break;
-    default: sqlq_sql(&q, " ORDER BY r.domain DESC, r.id DESC"); break;
-    }
+    order_by(f, &q);
     sqlq_sql(&q, " LIMIT ");
     sqlq_int(&q, f->limit + 1);
     sqlite3_stmt *s = sqlq_prepare(&q, c->db);
@@ -744,14 +751,7 @@ int reports_export(struct ctx *c, const struct report_filter *f0, int ndjson,
         drive_hint(&q, f.sort == 0 ? DRIVE_REPORTED : DRIVE_PLANNER);
     sqlq_sql(&q, " WHERE ");
     filter_where(c, &f, &q);
-    switch (f.sort * 2 + f.desc) {
-    case 0: sqlq_sql(&q, " ORDER BY r.reported_at, r.id"); break;
-    case 1: sqlq_sql(&q, " ORDER BY r.reported_at DESC, r.id DESC"); break;
-    case 2: sqlq_sql(&q, " ORDER BY r.updated_at, r.id"); break;
-    case 3: sqlq_sql(&q, " ORDER BY r.updated_at DESC, r.id DESC"); break;
-    case 4: sqlq_sql(&q, " ORDER BY r.domain, r.id"); break;
-    default: sqlq_sql(&q, " ORDER BY r.domain DESC, r.id DESC"); break;
-    }
+    order_by(&f, &q);
     if (db_exec(c->db, "BEGIN", NULL, 0) != CP_OK) {
         sqlq_free(&q);
         return CP_BUSY;

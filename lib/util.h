@@ -69,6 +69,12 @@ int util_is_country(const char *s);
 int util_in_list(const char *s, const char *const *list);
 /* True when s is a printable UTF-8 string of at most max bytes without controls. */
 int util_is_clean_text(const char *s, size_t max);
+/* Write all n bytes to fd, retrying short writes and EINTR; 0, or -1 with errno. */
+int util_write_all(int fd, const void *p, size_t n);
+/* Read up to n bytes, stopping early only at end of file: the count, or -1
+ * with errno. Lets callers tell a truncated file from a short read. */
+long util_read_full(int fd, void *p, size_t n);
+
 /* A JSON number that is a whole number from lo to hi (checked before any
  * conversion, so 1e300 or NaN is simply refused): 1 and *out, else 0. */
 int util_whole_in(double v, int64_t lo, int64_t hi, int64_t *out);
