@@ -153,6 +153,7 @@ static int cmd_pipeline(const char *dir, int n)
     return 0;
 }
 
+/* Dispatch on the subcommand (see the header comment). */
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "feed") == 0)

@@ -1443,6 +1443,7 @@ static const struct event *find_upd(const struct event *ups, size_t n, uint32_t 
     return lo < n && ups[lo].r == r && ups[lo].v == v ? &ups[lo] : NULL;
 }
 
+/* Write the whole feed: see feedgen.h. */
 int feedgen_write(const struct feedgen_opts *o, char *err, size_t errlen)
 {
     if (err && errlen)
