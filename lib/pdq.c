@@ -107,6 +107,14 @@ box_lines(const float *restrict in, float *restrict out, int n, size_t istep, in
 static void jarosz_filter(float *b1, float *b2, int rows, int cols, int win_rows,
                           int win_cols)
 {
+    /* A window longer than its line would read past it (the windows come from
+     * the other side, so a narrow, tall picture has them): clip it to the line,
+     * which is what the filter then averages anyway. Pictures of any ordinary
+     * shape never get here, so their hashes are untouched. */
+    if (win_rows > cols)
+        win_rows = cols;
+    if (win_cols > rows)
+        win_cols = rows;
     size_t c = (size_t)cols;
     for (int pass = 0; pass < 2; pass++) {
         int i = 0, j = 0;

@@ -168,6 +168,26 @@ static void test_quality(void)
     free(img);
 }
 
+/* Narrow, tall and wide, flat pictures: the box filter's window (taken from
+ * the other side) is longer than a line; hashing must stay inside the
+ * buffers (the sanitizer pass checks) and still give a hash. Found by
+ * fuzz_image (corpus/image/crash-b150c220...). */
+static void test_extreme_shapes(void)
+{
+    static const int shapes[][2] = {{5, 3000}, {3000, 5}, {17, 29000}, {6, 640}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        int w = shapes[i][0], h = shapes[i][1];
+        float *l = malloc((size_t)w * (size_t)h * sizeof *l);
+        REQUIRE(l);
+        for (long k = 0; k < (long)w * h; k++)
+            l[k] = (float)((k * 37) % 256);
+        uint8_t hash[32];
+        int q;
+        CHECK_INT(pdq_hash_luma(l, w, h, hash, &q), CP_OK);
+        free(l);
+    }
+}
+
 /* Missing, empty, non-JPEG, truncated, corrupted and oversized files: CP_BAD with
  * a message, never a crash (run also under ASan). */
 static void test_refusals(void)
@@ -269,6 +289,7 @@ int main(void)
     RUN(test_dih_vectors);
     RUN(test_bridge_mods);
     RUN(test_refusals);
+    RUN(test_extreme_shapes);
     cleanup();
     return TEST_DONE();
 }
