@@ -747,8 +747,12 @@ int reports_export(struct ctx *c, const struct report_filter *f0, int ndjson,
         sqlq_sql(&q, "SELECT " REPORT_COLS " FROM reports r");
     else
         sqlq_sql(&q, "SELECT " REPORTS_CSV_COLS " FROM reports r");
-    if (!f.q && !f.domain && !f.hotline)
-        drive_hint(&q, f.sort == 0 ? DRIVE_REPORTED : DRIVE_PLANNER);
+    /* The index a page of this search would walk (one country: that
+     * country's dates), so rows leave in order without a sort first. */
+    enum drive dr = DRIVE_PLANNER;
+    if (!f.q && pick_drive(c, &f, 0, &dr) != CP_OK)
+        dr = DRIVE_PLANNER;
+    drive_hint(&q, dr);
     sqlq_sql(&q, " WHERE ");
     filter_where(c, &f, &q);
     order_by(&f, &q);
