@@ -130,18 +130,7 @@ static void content_write(struct jw *w, sqlite3_stmt *st, int meta, int content)
         jw_obj_end(w);
         /* ICCAM's hashes that disagree with the bytes: ["md5", "pdq:41"]. */
         jw_key(w, "hash_mismatch");
-        jw_arr(w);
-        const char *mm = db_text(st, M_MISMATCH);
-        while (*mm) {
-            size_t k = strcspn(mm, ",");
-            char one[32];
-            snprintf(one, sizeof one, "%.*s", (int)(k < sizeof one - 1 ? k : sizeof one - 1), mm);
-            jw_str(w, one);
-            mm += k;
-            if (*mm == ',')
-                mm++;
-        }
-        jw_arr_end(w);
+        jw_csv_array(w, db_text(st, M_MISMATCH));
     }
     jw_key(w, "preview");
     jw_bool(w, content && stored && sqlite3_column_int(st, F_PREVIEW));

@@ -201,3 +201,17 @@ void jw_columns(struct jw *w, sqlite3_stmt *st, const char *spec)
         }
     }
 }
+
+/* See jw.h: the stored form of short lists (hash mismatches) as JSON. */
+void jw_csv_array(struct jw *w, const char *csv)
+{
+    jw_arr(w);
+    for (const char *p = csv ? csv : ""; *p;) {
+        size_t k = strcspn(p, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)(k < sizeof one - 1 ? k : sizeof one - 1), p);
+        jw_str(w, one);
+        p += k + (p[k] == ',');
+    }
+    jw_arr_end(w);
+}

@@ -28,6 +28,8 @@ void jw_arr(struct jw *w);
 void jw_arr_end(struct jw *w);
 void jw_key(struct jw *w, const char *k); /* k: a literal key, written as is */
 void jw_str(struct jw *w, const char *s); /* NULL writes null */
+/* A comma-separated text ("md5,pdq:41") as an array of strings; "" or NULL: []. */
+void jw_csv_array(struct jw *w, const char *csv);
 void jw_int(struct jw *w, int64_t v);
 void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, int v);

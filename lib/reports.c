@@ -946,16 +946,7 @@ static void media_content_write(struct jw *w, sqlite3_stmt *st, int meta, int co
     if (meta && stored) {
         jw_col_text(w, "type", st, 20);
         jw_key(w, "hash_mismatch");
-        jw_arr(w);
-        const char *mm = db_text(st, 19);
-        while (*mm) {
-            size_t k = strcspn(mm, ",");
-            char one[32];
-            snprintf(one, sizeof one, "%.*s", (int)(k < sizeof one - 1 ? k : sizeof one - 1), mm);
-            jw_str(w, one);
-            mm += k + (mm[k] == ',');
-        }
-        jw_arr_end(w);
+        jw_csv_array(w, db_text(st, 19));
     }
     jw_key(w, "preview");
     jw_bool(w, content && stored && sqlite3_column_int(st, 21));

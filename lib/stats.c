@@ -17,7 +17,6 @@
 #include <time.h>
 
 #define STATS_MAX_BUCKETS 800 /* e.g. two years of days */
-#define STATS_MAX_SERIES 64   /* the biggest groups; the rest are summed as "other" */
 
 static const char *const METRICS[] = {"reports", "media", "removed", "removal_time", NULL};
 static const char *const INTERVALS[] = {"day", "week", "month", NULL};
@@ -203,6 +202,15 @@ static void write_series(struct jw *w, struct cell *cells, size_t n, int is_time
     free(b);
 }
 
+/* The hash of a (bucket, key) cell for count_cells' table. */
+static uint64_t cell_hash(int64_t bucket, const char *key)
+{
+    uint64_t h = (uint64_t)bucket * 0x9e3779b97f4a7c15ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
 /* Sum a series from one row per report, in whatever order the planner's
  * index gives (it picks the narrowest: a scope's countries, its hotlines, the
  * dates): cells are found through a small open-addressing hash table on
@@ -224,10 +232,8 @@ static int count_cells(struct ctx *c, struct sqlq *q, int by_month, struct cell 
             b = month_of(b);
         const char *k = db_text(st, 1);
         double val = sqlite3_column_double(st, 2);
-        uint64_t h = (uint64_t)b * 0x9e3779b97f4a7c15ull;
-        for (const char *p = k; *p; p++)
-            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-        size_t at = (size_t)(h ^ (h >> 29)) & (slots - 1);
+        uint64_t h = cell_hash(b, k);
+        size_t at = (size_t)h & (slots - 1);
         while (tab[at] && (v[tab[at] - 1].bucket != b || strcmp(v[tab[at] - 1].key, k) != 0))
             at = (at + 1) & (slots - 1);
         if (tab[at]) {
@@ -251,15 +257,12 @@ static int count_cells(struct ctx *c, struct sqlq *q, int by_month, struct cell 
             tab = nt;
             slots = ns;
             for (size_t x = 0; x < *n; x++) {
-                uint64_t g = (uint64_t)v[x].bucket * 0x9e3779b97f4a7c15ull;
-                for (const char *p = v[x].key; *p; p++)
-                    g = (g ^ (uint8_t)*p) * 0x100000001b3ull;
-                size_t y = (size_t)(g ^ (g >> 29)) & (slots - 1);
+                size_t y = (size_t)cell_hash(v[x].bucket, v[x].key) & (slots - 1);
                 while (tab[y])
                     y = (y + 1) & (slots - 1);
                 tab[y] = (uint32_t)(x + 1);
             }
-            at = (size_t)(h ^ (h >> 29)) & (slots - 1);
+            at = (size_t)h & (slots - 1);
             while (tab[at])
                 at = (at + 1) & (slots - 1);
         }
