@@ -19,6 +19,7 @@
 #include "mfetch.h"
 #include "mstore.h"
 #include "pdq.h"
+#include "rollup.h"
 #include "orgs.h"
 #include "util.h"
 
@@ -366,6 +367,16 @@ static int cmd_import(struct args *a)
         if (sd)
             db_close(sd);
     }
+    /* The dashboard's day sums: whatever pages came in, even from a run that
+     * stopped part-way. Failing leaves the days marked: the series count them
+     * from the reports until the next run. */
+    struct db *rd = open_db(a);
+    char rerr[300];
+    long days;
+    if (rd && rollup_refresh(rd, &days, rerr, sizeof rerr) != CP_OK)
+        fprintf(stderr, "cport: %s\n", rerr);
+    if (rd)
+        db_close(rd);
     if (st != CP_OK)
         return die(1, "import failed after %ld pages: %s", r.pages, err);
     printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld",
@@ -818,7 +829,7 @@ static int usage(void)
                     "  migrate | org add | agreement add | user add | token create | import |\n"
                     "  feedgen | check | backup --out FILE | audit verify|sign|export |\n"
                     "  hashlist create|import|export|share|reindex | jobs [--once] | package verify FILE |\n"
-                    "  media hash FILE... | media verify\n");
+                    "  media hash FILE... | media verify | stats refresh\n");
     return 2;
 }
 
@@ -947,6 +958,31 @@ static int cmd_media(struct args *a)
     return die(2, "usage: cport media hash FILE... | cport media verify");
 }
 
+/* cport stats refresh: rebuild the dashboard's day sums of changed days (also
+ * done by every `cport import`). */
+static int cmd_stats(struct args *a)
+{
+    static const char *const known[] = {NULL};
+    if (only(a, known))
+        return 2;
+    if (a->npos != 1 || strcmp(a->pos[0], "refresh") != 0)
+        return die(2, "usage: cport stats refresh");
+    struct db *d = open_db(a);
+    if (!d)
+        return 1;
+    char err[300];
+    long days;
+    int st = rollup_refresh(d, &days, err, sizeof err);
+    db_close(d);
+    if (st != CP_OK)
+        return die(1, "%s", err);
+    if (days < 0)
+        printf("stats ok: day sums rebuilt for every day\n");
+    else
+        printf("stats ok: day sums rebuilt for %ld changed days\n", days);
+    return 0;
+}
+
 /* Dispatch on the subcommand. */
 int main(int argc, char **argv)
 {
@@ -984,7 +1020,8 @@ int main(int argc, char **argv)
                 {"user", cmd_user},       {"token", cmd_token},     {"import", cmd_import},
                 {"feedgen", cmd_feedgen}, {"check", cmd_check},     {"backup", cmd_backup},
                 {"audit", cmd_audit},     {"hashlist", cmd_hashlist},
-                {"jobs", cmd_jobs},       {"package", cmd_package},   {"media", cmd_media}};
+                {"jobs", cmd_jobs},       {"package", cmd_package},   {"media", cmd_media},
+                {"stats", cmd_stats}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (strcmp(argv[cmd], cmds[i].name) == 0)
             return cmds[i].fn(&a);

@@ -95,6 +95,12 @@ int scope_load(struct db *d, const struct caller *who, int64_t now, struct scope
     return CP_OK;
 }
 
+/* The grant of a level. */
+static const struct scope_grant *grant_of(const struct scope *s, enum scope_level level)
+{
+    return level == SCOPE_SEE ? &s->see : level == SCOPE_META ? &s->meta : &s->content;
+}
+
 /* Append the condition of one LEA grant. */
 static void grant_where(const struct scope *s, const struct scope_grant *g, struct sqlq *q)
 {
@@ -122,7 +128,7 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q)
 {
     switch (s->kind) {
     case SCOPE_LEA:
-        grant_where(s, level == SCOPE_SEE ? &s->see : level == SCOPE_META ? &s->meta : &s->content, q);
+        grant_where(s, grant_of(s, level), q);
         return;
     case SCOPE_HOTLINE:
         /* Hotlines see metadata of what they handled; content stays with ICCAM. */
@@ -145,6 +151,73 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q)
     default:
         sqlq_sql(q, "(0)");
     }
+}
+
+/* Whether the grant names country cc. */
+static int grant_has(const struct scope_grant *g, const char *cc)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->countries[i], cc) == 0)
+            return 1;
+    return 0;
+}
+
+/* Add one signed part. */
+static int part_add(struct scope_part *out, int n, int sign, const char *prefix, const char *value)
+{
+    out[n].sign = sign;
+    snprintf(out[n].part, sizeof out[n].part, "%s%s", prefix, value);
+    return n + 1;
+}
+
+/* See scope.h: the same sets as scope_where, by inclusion and exclusion. */
+int scope_parts(const struct scope *s, enum scope_level level, struct scope_part *out, int *overlap)
+{
+    *overlap = 0;
+    int n = 0;
+    switch (s->kind) {
+    case SCOPE_LEA: {
+        const struct scope_grant *g = grant_of(s, level);
+        for (int i = 0; i < g->n; i++)
+            n = part_add(out, n, 1, "h:", g->countries[i]);
+        if (g->reported_from) {
+            n = part_add(out, n, 1, "rc:", s->country);
+            int own = grant_has(g, s->country);
+            if (own)
+                n = part_add(out, n, -1, "d:", s->country);
+            *overlap = g->n > own;
+        }
+        return n;
+    }
+    case SCOPE_HOTLINE:
+        if (level == SCOPE_CONTENT)
+            return 0;
+        n = part_add(out, n, 1, "r:", s->hotline);
+        n = part_add(out, n, 1, "a:", s->hotline);
+        return part_add(out, n, -1, "b:", s->hotline);
+    case SCOPE_INTERPOL:
+        return level == SCOPE_CONTENT ? 0 : part_add(out, n, 1, "i", "");
+    default:
+        return 0;
+    }
+}
+
+/* See scope.h: hosted in one of the grant's other countries and sent by a
+ * hotline of the LEA's own. */
+void scope_overlap_where(const struct scope *s, enum scope_level level, struct sqlq *q)
+{
+    const struct scope_grant *g = grant_of(s, level);
+    if (s->kind != SCOPE_LEA || !g->reported_from || !g->n) {
+        sqlq_sql(q, "(0)");
+        return;
+    }
+    sqlq_sql(q, "(r.host_country IN ");
+    sqlq_json_set(q, g->json);
+    sqlq_sql(q, " AND r.host_country <> ");
+    sqlq_text(q, s->country);
+    sqlq_sql(q, " AND r.reporting_hotline IN (SELECT code FROM hotlines WHERE country = ");
+    sqlq_text(q, s->country);
+    sqlq_sql(q, "))");
 }
 
 /* Lists: own, or shared by name or kind. */

@@ -49,6 +49,23 @@ enum scope_level { SCOPE_SEE, SCOPE_META, SCOPE_CONTENT };
 /* Append "(condition)" over alias r: the reports visible at that level. */
 void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q);
 
+/* The visible reports at a level as a signed sum of stats_rollup parts
+ * (schema/013_rollup.sql), for series that read sums per day instead of rows:
+ *   INTERPOL "i";  a hotline r:X + a:X - b:X;
+ *   an LEA h:C for each country C, and with reports sent from its country
+ *   + rc:X - d:X when X is one of C (X its own country), else + rc:X alone.
+ * Reports sent from X but hosted in another of C are then counted twice:
+ * *overlap says so, and scope_overlap_where names them to subtract.
+ * Returns the number of parts (0: nothing visible). */
+struct scope_part {
+    int sign;
+    char part[72];
+};
+#define SCOPE_MAX_PARTS (SCOPE_MAX_COUNTRIES + 3)
+int scope_parts(const struct scope *s, enum scope_level level, struct scope_part *out, int *overlap);
+/* Append "(condition)" over alias r: the reports scope_parts counts twice. */
+void scope_overlap_where(const struct scope *s, enum scope_level level, struct sqlq *q);
+
 /* Whether any visible report can carry media metadata at all. */
 int scope_any_meta(const struct scope *s);
 /* Whether any visible report's media content may be shown at all. */

@@ -13,6 +13,12 @@
  * input. */
 int stats_timeseries(struct ctx *c, struct buf *out);
 
+/* Whether counted series may use the day sums of stats_rollup (test_stats
+ * turns it off to compare with counts from the reports), and how many answers
+ * they served. */
+extern int stats_use_rollup;
+extern long stats_rollup_answers;
+
 /* GET /stats/top's answer (field=provider|asn, limit, from, to) into out. */
 int stats_top(struct ctx *c, struct buf *out);
 

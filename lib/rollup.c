@@ -1,0 +1,426 @@
+/*
+ * rollup - rebuilding stats_rollup's dirty days; see rollup.h.
+ *
+ * The reports of a basis are read in time order through its index, so one
+ * day's sums are complete when the day changes: they are written and the
+ * table starts again, and memory stays that of one day however many reports.
+ */
+#include "rollup.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY 86400
+#define PART_LEN 72
+#define GVAL_LEN 48
+
+/* One sum of a day: (part, gdim, gval) -> reports and media items. */
+struct rcell {
+    char part[PART_LEN];
+    char gval[GVAL_LEN];
+    int gdim;
+    int64_t n, media;
+};
+
+/* The sums of the day being read, and the parts seen over the whole run. */
+struct acc {
+    struct rcell *v;
+    uint32_t *tab; /* index + 1; 0 empty */
+    size_t n, cap, slots;
+    char (*parts)[PART_LEN];
+    size_t nparts, capparts;
+};
+
+/* A hotline's code and country, to put reports into rc:/d: parts. */
+struct hl {
+    char code[64];
+    char country[8];
+};
+
+/* FNV-1a over a string, continuing from h. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull;
+}
+
+/* Rebuild the hash table for slots slots. */
+static int acc_rehash(struct acc *a, size_t slots)
+{
+    uint32_t *t = calloc(slots, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t at = (size_t)fnv(fnv((uint64_t)a->v[i].gdim * 0x9e3779b97f4a7c15ull, a->v[i].part), a->v[i].gval) &
+                    (slots - 1);
+        while (t[at])
+            at = (at + 1) & (slots - 1);
+        t[at] = (uint32_t)(i + 1);
+    }
+    free(a->tab);
+    a->tab = t;
+    a->slots = slots;
+    return 0;
+}
+
+/* Add a report with media items to (part, gdim, gval) of the current day
+ * (both strings cut to their columns' lengths first, as the raw series cut
+ * group values to their keys). */
+static int acc_add(struct acc *a, const char *part_in, int gdim, const char *gval_in, int64_t media)
+{
+    char part[PART_LEN], gval[GVAL_LEN];
+    snprintf(part, sizeof part, "%.*s", PART_LEN - 1, part_in);
+    snprintf(gval, sizeof gval, "%.*s", GVAL_LEN - 1, gval_in);
+    if (a->n * 2 >= a->slots && acc_rehash(a, a->slots ? a->slots * 2 : 1024))
+        return -1;
+    size_t at = (size_t)fnv(fnv((uint64_t)gdim * 0x9e3779b97f4a7c15ull, part), gval) & (a->slots - 1);
+    while (a->tab[at]) {
+        struct rcell *c = &a->v[a->tab[at] - 1];
+        if (c->gdim == gdim && strcmp(c->part, part) == 0 && strcmp(c->gval, gval) == 0) {
+            c->n++;
+            c->media += media;
+            return 0;
+        }
+        at = (at + 1) & (a->slots - 1);
+    }
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 512;
+        struct rcell *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    struct rcell *c = &a->v[a->n];
+    memcpy(c->part, part, sizeof part);
+    memcpy(c->gval, gval, sizeof gval);
+    c->gdim = gdim;
+    c->n = 1;
+    c->media = media;
+    a->tab[at] = (uint32_t)++a->n;
+    return 0;
+}
+
+/* Remember a part for stats_parts (a few hundred at most: linear is fine). */
+static int acc_part(struct acc *a, const char *part)
+{
+    for (size_t i = a->nparts; i-- > 0;)
+        if (strcmp(a->parts[i], part) == 0)
+            return 0;
+    if (a->nparts == a->capparts) {
+        size_t cap = a->capparts ? a->capparts * 2 : 128;
+        char(*p)[PART_LEN] = realloc(a->parts, cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->parts = p;
+        a->capparts = cap;
+    }
+    snprintf(a->parts[a->nparts++], PART_LEN, "%.*s", PART_LEN - 1, part);
+    return 0;
+}
+
+/* Write the current day's sums and empty the table. */
+static int acc_flush(struct db *d, struct acc *a, int basis, int64_t day)
+{
+    sqlite3_stmt *st = db_prep(d, "INSERT INTO stats_rollup(part, basis, gdim, day, gval, n, media)"
+                                  " VALUES (?,?,?,?,?,?,?)");
+    if (!st)
+        return CP_ERR;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct rcell *c = &a->v[i];
+        sqlite3_bind_text(st, 1, c->part, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, basis);
+        sqlite3_bind_int(st, 3, c->gdim);
+        sqlite3_bind_int64(st, 4, day);
+        sqlite3_bind_text(st, 5, c->gval, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, c->n);
+        sqlite3_bind_int64(st, 7, c->media);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_err(rc);
+        if (acc_part(a, c->part))
+            return CP_ERR;
+    }
+    sqlite3_clear_bindings(st);
+    a->n = 0;
+    if (a->tab)
+        memset(a->tab, 0, a->slots * sizeof *a->tab);
+    return CP_OK;
+}
+
+/* The country of a hotline code, NULL when unknown. */
+static const char *hl_country(const struct hl *h, size_t n, const char *code)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(h[mid].code, code);
+        if (!c)
+            return h[mid].country;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Every hotline, sorted by code. */
+static int load_hotlines(struct db *d, struct hl **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = db_prep(d, "SELECT code, country FROM hotlines ORDER BY code");
+    if (!st)
+        return CP_ERR;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct hl *more = realloc(*out, cap * sizeof *more);
+            if (!more) {
+                db_done(st);
+                return CP_ERR;
+            }
+            *out = more;
+        }
+        snprintf((*out)[*n].code, sizeof (*out)[*n].code, "%s", db_text(st, 0));
+        snprintf((*out)[*n].country, sizeof (*out)[*n].country, "%s", db_text(st, 1));
+        ++*n;
+    }
+    db_done(st);
+    return rc == SQLITE_DONE ? CP_OK : db_err(rc);
+}
+
+/* Whether day is in the sorted list. */
+static int has_day(const int64_t *days, size_t n, int64_t day)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (days[mid] == day)
+            return 1;
+        if (days[mid] < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Add one report to every part it belongs to, in all four groupings. */
+static int add_report(struct acc *a, sqlite3_stmt *st, const struct hl *hls, size_t nhl)
+{
+    const char *host = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : db_text(st, 1);
+    const char *rep = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : db_text(st, 2);
+    const char *ass = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : db_text(st, 3);
+    int64_t bits = sqlite3_column_int64(st, 4), media = sqlite3_column_int64(st, 7);
+    const char *gv[4] = {db_text(st, 5), db_text(st, 6), host ? host : "unknown",
+                         bits & 1 ? "baseline" : bits & 2 ? "not_baseline" : "unclassified"};
+    char parts[8][PART_LEN];
+    int np = 0;
+    snprintf(parts[np++], PART_LEN, "*");
+    if (bits & 1)
+        snprintf(parts[np++], PART_LEN, "i");
+    if (host)
+        snprintf(parts[np++], PART_LEN, "h:%s", host);
+    if (rep) {
+        snprintf(parts[np++], PART_LEN, "r:%s", rep);
+        const char *cc = hl_country(hls, nhl, rep);
+        if (cc) {
+            snprintf(parts[np++], PART_LEN, "rc:%s", cc);
+            if (host && strcmp(host, cc) == 0)
+                snprintf(parts[np++], PART_LEN, "d:%s", cc);
+        }
+        if (ass && strcmp(rep, ass) == 0)
+            snprintf(parts[np++], PART_LEN, "b:%s", rep);
+    }
+    if (ass)
+        snprintf(parts[np++], PART_LEN, "a:%s", ass);
+    for (int p = 0; p < np; p++)
+        for (int g = 0; g < 4; g++)
+            if (acc_add(a, parts[p], g, gv[g], media))
+                return CP_ERR;
+    return CP_OK;
+}
+
+/* Sum the reports of basis with times in [t0, t1) into per-day rows; only
+ * days in the list count when a list is given. */
+static int scan(struct db *d, struct acc *a, int basis, int64_t t0, int64_t t1, const int64_t *only, size_t nonly,
+                const struct hl *hls, size_t nhl)
+{
+    sqlite3_stmt *st =
+        basis == 0 ? db_prep(d, "SELECT reported_at, host_country, reporting_hotline, assessing_hotline, class_bits,"
+                                " status, site_type, media_count FROM reports"
+                                " WHERE reported_at >= ? AND reported_at < ? ORDER BY reported_at")
+                   : db_prep(d, "SELECT removed_at, host_country, reporting_hotline, assessing_hotline, class_bits,"
+                                " status, site_type, media_count FROM reports INDEXED BY reports_removed"
+                                " WHERE removed_at IS NOT NULL AND removed_at >= ? AND removed_at < ?"
+                                " ORDER BY removed_at");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int64(st, 1, t0);
+    sqlite3_bind_int64(st, 2, t1);
+    int64_t cur = 0;
+    int have = 0, rc, e = CP_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t day = sqlite3_column_int64(st, 0) / DAY;
+        if (only && !has_day(only, nonly, day))
+            continue;
+        if (have && day != cur && (e = acc_flush(d, a, basis, cur)) != CP_OK)
+            break;
+        cur = day;
+        have = 1;
+        if ((e = add_report(a, st, hls, nhl)) != CP_OK)
+            break;
+    }
+    db_done(st);
+    if (e != CP_OK)
+        return e;
+    if (rc != SQLITE_DONE)
+        return db_err(rc);
+    return have ? acc_flush(d, a, basis, cur) : CP_OK;
+}
+
+/* See rollup.h. */
+int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole)
+{
+    *days = NULL;
+    *n = 0;
+    *whole = 0;
+    sqlite3_stmt *st = db_prep(d, "SELECT basis, day FROM stats_dirty WHERE basis IN (-1, ?) ORDER BY basis, day");
+    if (!st)
+        return CP_ERR;
+    sqlite3_bind_int(st, 1, basis);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 0) < 0) {
+            *whole = 1;
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            int64_t *more = realloc(*days, cap * sizeof *more);
+            if (!more) {
+                db_done(st);
+                free(*days);
+                *days = NULL;
+                return CP_ERR;
+            }
+            *days = more;
+        }
+        (*days)[(*n)++] = sqlite3_column_int64(st, 1);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(*days);
+        *days = NULL;
+        return db_err(rc);
+    }
+    return CP_OK;
+}
+
+/* Rebuild the dirty days of one basis: delete their rows in every part, then
+ * sum them again, one run of consecutive days at a time. */
+static int refresh_days(struct db *d, struct acc *a, int basis, const int64_t *days, size_t n, const struct hl *hls,
+                        size_t nhl)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && days[j] == days[j - 1] + 1)
+            j++;
+        int64_t first = days[i], last = days[j - 1];
+        sqlite3_stmt *del = db_prep(d, "DELETE FROM stats_rollup WHERE part IN (SELECT part FROM stats_parts)"
+                                       " AND basis = ? AND gdim IN (0, 1, 2, 3) AND day BETWEEN ? AND ?");
+        if (!del)
+            return CP_ERR;
+        sqlite3_bind_int(del, 1, basis);
+        sqlite3_bind_int64(del, 2, first);
+        sqlite3_bind_int64(del, 3, last);
+        int rc = sqlite3_step(del);
+        db_done(del);
+        if (rc != SQLITE_DONE)
+            return db_err(rc);
+        /* Times of those days; day 0 also holds the second before 1970 that
+         * integer division puts there. */
+        int64_t t0 = first * DAY - (first <= 0 ? DAY - 1 : 0), t1 = (last + 1) * DAY;
+        int e = scan(d, a, basis, t0, t1, days + i, j - i, hls, nhl);
+        if (e != CP_OK)
+            return e;
+        i = j;
+    }
+    return CP_OK;
+}
+
+/* See rollup.h. */
+int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
+{
+    *days = 0;
+    int e = db_begin(d);
+    if (e != CP_OK)
+        return fail(err, errlen, e, "database is busy");
+    int64_t *dd[2] = {NULL, NULL};
+    size_t nd[2] = {0, 0};
+    int whole = 0, w;
+    struct hl *hls = NULL;
+    size_t nhl = 0;
+    struct acc a;
+    memset(&a, 0, sizeof a);
+    for (int b = 0; b < 2 && e == CP_OK; b++) {
+        e = rollup_dirty(d, b, &dd[b], &nd[b], &w);
+        whole |= w;
+    }
+    if (e == CP_OK && !whole && nd[0] + nd[1] == 0) {
+        db_rollback(d);
+        return CP_OK;
+    }
+    if (nd[0] + nd[1] > ROLLUP_MAX_PARTIAL)
+        whole = 1;
+    if (e == CP_OK)
+        e = load_hotlines(d, &hls, &nhl);
+    if (e == CP_OK && whole) {
+        e = db_exec(d, "DELETE FROM stats_rollup; DELETE FROM stats_parts", NULL, 0);
+        for (int b = 0; b < 2 && e == CP_OK; b++)
+            e = scan(d, &a, b, INT64_MIN, INT64_MAX, NULL, 0, hls, nhl);
+    } else {
+        for (int b = 0; b < 2 && e == CP_OK; b++)
+            e = refresh_days(d, &a, b, dd[b], nd[b], hls, nhl);
+    }
+    sqlite3_stmt *st = e == CP_OK ? db_prep(d, "INSERT OR IGNORE INTO stats_parts(part) VALUES (?)") : NULL;
+    for (size_t i = 0; st && i < a.nparts && e == CP_OK; i++) {
+        sqlite3_bind_text(st, 1, a.parts[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            e = db_err(rc);
+    }
+    if (st)
+        db_done(st);
+    else if (e == CP_OK)
+        e = CP_ERR;
+    if (e == CP_OK)
+        e = db_exec(d, "DELETE FROM stats_dirty", NULL, 0);
+    const char *why = sqlite3_errmsg(d->h);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", why ? why : "unknown error");
+    if (e == CP_OK)
+        e = db_commit(d);
+    else
+        db_rollback(d);
+    free(dd[0]);
+    free(dd[1]);
+    free(hls);
+    free(a.v);
+    free(a.tab);
+    free(a.parts);
+    if (e != CP_OK)
+        return fail(err, errlen, e, "rebuilding the dashboard's day sums failed: %s", msg);
+    *days = whole ? -1 : (long)(nd[0] + nd[1]);
+    return CP_OK;
+}

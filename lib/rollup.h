@@ -1,0 +1,28 @@
+/*
+ * rollup - keeps stats_rollup (schema/013_rollup.sql): the dashboard's series
+ * summed per UTC day, per part of the reports (the pieces scope_parts makes
+ * every scope from) and per grouping. Triggers mark the days a change touches
+ * in stats_dirty in the same transaction; rollup_refresh rebuilds those days
+ * from the reports, and a series reads the rollup for clean days and counts
+ * dirty ones from the reports, so its answer is exact at every moment.
+ */
+#ifndef CPORT_ROLLUP_H
+#define CPORT_ROLLUP_H
+
+#include "db.h"
+
+/* More dirty days than this and the whole rollup is rebuilt (one pass over the
+ * reports is cheaper than many day-by-day deletes and range scans). */
+#define ROLLUP_MAX_PARTIAL 120
+
+/* Rebuild the dirty days (all of it when marked so) in one write transaction;
+ * *days is how many days were rebuilt, -1 for the whole rollup. A no-op when
+ * nothing is dirty. Run by `cport import` after every run. */
+int rollup_refresh(struct db *d, long *days, char *err, size_t errlen);
+
+/* The dirty days of a basis (0 reported, 1 removed), sorted, into *days
+ * (malloc'd, may be NULL when none) for the caller's read snapshot; *whole is
+ * set when the rollup cannot be used at all. */
+int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole);
+
+#endif
