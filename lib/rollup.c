@@ -222,13 +222,12 @@ static int add_report(struct acc *a, sqlite3_stmt *st, const struct hl *hls, siz
     int64_t bits = sqlite3_column_int64(st, 4), media = sqlite3_column_int64(st, 7);
     const char *gv[4] = {db_text(st, 5), db_text(st, 6), host ? host : "unknown",
                          bits & 1 ? "baseline" : bits & 2 ? "not_baseline" : "unclassified"};
-    char parts[8][PART_LEN];
+    char parts[9][PART_LEN];
     int np = 0;
     snprintf(parts[np++], PART_LEN, "*");
     if (bits & 1)
         snprintf(parts[np++], PART_LEN, "i");
-    if (host)
-        snprintf(parts[np++], PART_LEN, "h:%s", host);
+    snprintf(parts[np++], PART_LEN, host ? "h:%s" : "h-", host ? host : "");
     if (rep) {
         snprintf(parts[np++], PART_LEN, "r:%s", rep);
         const char *cc = hl_country(hls, nhl, rep);
@@ -324,6 +323,25 @@ int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole)
         return db_err(rc);
     }
     return CP_OK;
+}
+
+/* See rollup.h. */
+int rollup_hosts(struct db *d, char (*hosts)[3], int max)
+{
+    sqlite3_stmt *st = db_prep(d, "SELECT substr(part, 3) FROM stats_parts WHERE part > 'h:' AND part < 'h;'");
+    if (!st)
+        return -1;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cc = db_text(st, 0);
+        if (n == max || strlen(cc) != 2) {
+            n = -1;
+            break;
+        }
+        memcpy(hosts[n++], cc, 3);
+    }
+    db_done(st);
+    return n >= 0 && rc == SQLITE_DONE ? n : -1;
 }
 
 /* Rebuild the dirty days of one basis: delete their rows in every part, then

@@ -25,4 +25,9 @@ int rollup_refresh(struct db *d, long *days, char *err, size_t errlen);
  * set when the rollup cannot be used at all. */
 int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole);
 
+/* The hosting countries the rollup has parts for (h:CC), up to max, for
+ * scope_parts' complement; -1 when they cannot be listed (more than max, one
+ * not two letters, an error). */
+int rollup_hosts(struct db *d, char (*hosts)[3], int max);
+
 #endif

@@ -171,15 +171,27 @@ static int part_add(struct scope_part *out, int n, int sign, const char *prefix,
 }
 
 /* See scope.h: the same sets as scope_where, by inclusion and exclusion. */
-int scope_parts(const struct scope *s, enum scope_level level, struct scope_part *out, int *overlap)
+int scope_parts(const struct scope *s, enum scope_level level, const char (*hosts)[3], int nhosts,
+                struct scope_part *out, int *overlap)
 {
     *overlap = 0;
     int n = 0;
     switch (s->kind) {
     case SCOPE_LEA: {
         const struct scope_grant *g = grant_of(s, level);
-        for (int i = 0; i < g->n; i++)
-            n = part_add(out, n, 1, "h:", g->countries[i]);
+        int others = 0; /* hosts outside the grant */
+        for (int i = 0; i < nhosts; i++)
+            others += !grant_has(g, hosts[i]);
+        if (nhosts >= 0 && g->n > 2 + others && others < SCOPE_MAX_COUNTRIES) {
+            n = part_add(out, n, 1, "*", "");
+            n = part_add(out, n, -1, "h-", "");
+            for (int i = 0; i < nhosts; i++)
+                if (!grant_has(g, hosts[i]))
+                    n = part_add(out, n, -1, "h:", hosts[i]);
+        } else {
+            for (int i = 0; i < g->n; i++)
+                n = part_add(out, n, 1, "h:", g->countries[i]);
+        }
         if (g->reported_from) {
             n = part_add(out, n, 1, "rc:", s->country);
             int own = grant_has(g, s->country);

@@ -530,7 +530,9 @@ static int from_rollup(struct ctx *c, const struct ask *a, struct series *s, int
         parts[0] = (struct scope_part){1, "*"};
         np = 1;
     } else {
-        np = scope_parts(&c->scope, a->group == 3 ? SCOPE_META : SCOPE_SEE, parts, &overlap);
+        char hosts[SCOPE_MAX_COUNTRIES * 4][3];
+        int nhosts = rollup_hosts(c->db, hosts, SCOPE_MAX_COUNTRIES * 4);
+        np = scope_parts(&c->scope, a->group == 3 ? SCOPE_META : SCOPE_SEE, hosts, nhosts, parts, &overlap);
     }
     int64_t *dirty = NULL;
     size_t nd = 0;

@@ -7,7 +7,8 @@
 -- many reports and media items fall in each group value. Parts are the pieces
 -- every scope is a signed sum of (scope_parts in lib/scope.c):
 --   *          every report                 i          INTERPOL's (class_bits & 1)
---   h:CC       hosted in CC                 rc:CC      sent by a hotline of CC
+--   h:CC       hosted in CC                 h-         with no hosting country
+--   rc:CC      sent by a hotline of CC
 --   d:CC       hosted in CC and sent by a hotline of CC
 --   r:CODE     sent by hotline CODE         a:CODE     assessed by hotline CODE
 --   b:CODE     sent and assessed by CODE

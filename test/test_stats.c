@@ -1,8 +1,9 @@
 /*
  * test_stats - the dashboard's series from the day sums of stats_rollup equal,
  * byte for byte, the same series counted from the reports, for every kind of
- * scope (LEAs with and without reports sent from their country, one whose
- * parts overlap, a hotline, INTERPOL, operators), every metric, interval and
+ * scope (LEAs with and without reports sent from their country, ones whose
+ * parts overlap, one counted as everything but two countries, a hotline,
+ * INTERPOL, operators), every metric, interval and
  * grouping, whole and partial days: after an import, with days changed since
  * the last rebuild, after a rebuild of those days (equal to a whole rebuild),
  * and when a hotline's country moves reports between parts.
@@ -32,7 +33,7 @@ static char dir[] = "/tmp/cport-test-stats-XXXXXX";
 /* The people whose scopes are compared, and their session cookies. */
 static const char *const people[] = {"nl@police.example", "us@police.example", "wide@police.example",
                                      "fr@police.example", "h@eokm.example",    "i@interpol.example",
-                                     "op@cport.example"};
+                                     "op@cport.example",  "all@police.example"};
 #define NPEOPLE (sizeof people / sizeof *people)
 static char cookies[NPEOPLE][128];
 
@@ -173,6 +174,7 @@ static void test_dirty_days(void)
                     "UPDATE reports SET status = 'removed', removed_at = reported_at + 86400 * 3"
                     " WHERE id IN touched AND id % 5 = 0 AND removed_at IS NULL;"
                     "UPDATE reports SET host_country = 'BE' WHERE id IN touched AND id % 7 = 0;"
+                    "UPDATE reports SET host_country = NULL WHERE id IN touched AND id % 23 = 0;"
                     "UPDATE reports SET reporting_hotline = assessing_hotline WHERE id IN touched AND id % 11 = 0;"
                     "UPDATE reports SET class_bits = class_bits | 1, media_count = media_count + 2"
                     " WHERE id IN touched AND id % 13 = 0;"
@@ -246,7 +248,7 @@ static int fixture_people(void)
     static const char *const orgs[][5] = {
         {"lea", "NL Police", "NL", NULL}, {"lea", "US Police", "US", NULL}, {"lea", "Wide Police", "NL", NULL},
         {"lea", "FR Police", "FR", NULL}, {"hotline", "EOKM", "NL", "NL-EOKM"}, {"interpol", "INTERPOL", "FR", NULL},
-        {"operator", "Operator", "NL", NULL}};
+        {"operator", "Operator", "NL", NULL},      {"lea", "All Police", "NL", NULL}};
     for (size_t i = 0; i < sizeof orgs / sizeof *orgs; i++)
         if (orgs_add(db, "test", orgs[i][0], orgs[i][1], orgs[i][2], orgs[i][3], &id, err, sizeof err) != CP_OK)
             return fprintf(stderr, "fixture: %s\n", err), -1;
@@ -263,6 +265,11 @@ static int fixture_people(void)
         /* sent from its country, hosted elsewhere only */
         {.lea = "FR Police", .hotline = "DE-ECO", .jurisdiction = "DE,GB", .include_reported_from = 1,
          .media_metadata = 1},
+        /* all hosting countries but two: "*" - "h-" - h:US - h:DE, and the
+         * overlap of reports sent from NL */
+        {.lea = "All Police", .hotline = "NL-EOKM", .media_metadata = 1, .include_reported_from = 1,
+         .jurisdiction = "NL,FR,RU,GB,CA,UA,HK,SG,LU,SE,RO,BG,PL,CH,CZ,ES,IT,LV,LT,MD,JP,VN,PA,BR,IN,CN,TR,KR,"
+                         "BZ,SC,VG,IS,FI,DK,AT,BE,IE,PT,TH,MY,ZA,AU,HU,SK,EE,HR,GR,CY,MT,MX,CO,BA,NZ,PH,SI,TW"},
     };
     for (size_t i = 0; i < sizeof ags / sizeof *ags; i++)
         if (orgs_agreement_add(db, "test", &ags[i], &id, err, sizeof err) != CP_OK)
@@ -271,7 +278,7 @@ static int fixture_people(void)
         {"NL Police", "nl@police.example", "viewer"},   {"US Police", "us@police.example", "viewer"},
         {"Wide Police", "wide@police.example", "viewer"}, {"FR Police", "fr@police.example", "viewer"},
         {"EOKM", "h@eokm.example", "analyst"},          {"INTERPOL", "i@interpol.example", "analyst"},
-        {"Operator", "op@cport.example", "operator"}};
+        {"Operator", "op@cport.example", "operator"},  {"All Police", "all@police.example", "viewer"}};
     for (size_t i = 0; i < sizeof users / sizeof *users; i++)
         if (orgs_user_add(db, "test", &cfg, users[i][0], users[i][1], users[i][2], "password-123", &id, err,
                           sizeof err) != CP_OK)
