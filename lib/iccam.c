@@ -430,6 +430,10 @@ struct store {
     char why[256];
     int64_t now;
     char *old_url, *old_domain, *old_provider; /* FTS-indexed values of the looked-up report */
+    int64_t old_reported, old_removed;         /* its days for the dashboard's sums */
+    int old_has_removed;
+    struct { int basis; int64_t day; } marks[64]; /* days changed here, not yet in stats_dirty */
+    int nmarks;
     int tombs_known, tombs;                    /* whether report_tombstones has rows (-1 unknown) */
 };
 
@@ -769,13 +773,65 @@ static int update_report(struct store *s, int64_t id)
     return fts(s, 0, id, r->url, r->domain, r->provider);
 }
 
+/* Write the marked days into stats_dirty (schema/013_rollup.sql), in the
+ * caller's transaction. */
+static int flush_marks(struct store *s)
+{
+    sqlite3_stmt *st = s->nmarks ? prep(s, "INSERT OR IGNORE INTO stats_dirty(basis, day) VALUES (?, ?)") : NULL;
+    for (int i = 0; st && i < s->nmarks; i++) {
+        sqlite3_bind_int(st, 1, s->marks[i].basis);
+        sqlite3_bind_int64(st, 2, s->marks[i].day);
+        int rc = step_done(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_fail(s, rc, "changed days");
+    }
+    if (s->nmarks && !st)
+        return CP_ERR;
+    s->nmarks = 0;
+    return CP_OK;
+}
+
+/* Mark the day of time t (basis 0: reported, 1: removed) as changed: the
+ * dashboard's day sums of it are rebuilt after the run and counted from the
+ * reports until then. This is the one writer of reports, so the one place that
+ * marks them (a trigger would cost a fifth of the import). */
+static int mark_day(struct store *s, int basis, int64_t t)
+{
+    int64_t day = t / 86400; /* as SQL's integer division, which the series use */
+    for (int i = 0; i < s->nmarks; i++)
+        if (s->marks[i].basis == basis && s->marks[i].day == day)
+            return CP_OK;
+    if (s->nmarks == (int)(sizeof s->marks / sizeof *s->marks)) {
+        int e = flush_marks(s);
+        if (e != CP_OK)
+            return e;
+    }
+    s->marks[s->nmarks].basis = basis;
+    s->marks[s->nmarks++].day = day;
+    return CP_OK;
+}
+
+/* Mark the days of the looked-up report as it is stored (old) or as the record
+ * has it (new). */
+static int mark_report(struct store *s, int old)
+{
+    int e = mark_day(s, 0, old ? s->old_reported : s->r.reported_at);
+    if (e == CP_OK && old && s->old_has_removed)
+        e = mark_day(s, 1, s->old_removed);
+    if (e == CP_OK && !old && s->r.removed_at.has)
+        e = mark_day(s, 1, s->r.removed_at.v);
+    return e;
+}
+
 /* Look up the stored report (id, updated_at) or, failing that, its tombstone. */
 static int lookup(struct store *s, const char *iccam_id, int64_t *id, int64_t *upd, int64_t *tomb)
 {
     *id = 0, *upd = 0, *tomb = -1;
     free(s->old_url), free(s->old_domain), free(s->old_provider);
     s->old_url = s->old_domain = s->old_provider = NULL;
-    sqlite3_stmt *st = prep(s, "SELECT id, updated_at, url, domain, host_provider FROM reports WHERE iccam_id = ?");
+    sqlite3_stmt *st = prep(s, "SELECT id, updated_at, url, domain, host_provider, reported_at, removed_at"
+                               " FROM reports WHERE iccam_id = ?");
     if (!st)
         return CP_ERR;
     bt(st, 1, iccam_id);
@@ -783,6 +839,9 @@ static int lookup(struct store *s, const char *iccam_id, int64_t *id, int64_t *u
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
         *upd = sqlite3_column_int64(st, 1);
+        s->old_reported = sqlite3_column_int64(st, 5);
+        s->old_has_removed = sqlite3_column_type(st, 6) != SQLITE_NULL;
+        s->old_removed = sqlite3_column_int64(st, 6);
         char **dst[] = {&s->old_url, &s->old_domain, &s->old_provider};
         int oom = 0;
         for (int i = 0; i < 3; i++)
@@ -851,7 +910,8 @@ static int apply(struct store *s)
         return CP_OK;
     }
     if (r->deleted) {
-        if (id && ((e = fts(s, 1, id, s->old_url, s->old_domain, s->old_provider)) != CP_OK ||
+        if (id && ((e = mark_report(s, 1)) != CP_OK ||
+                   (e = fts(s, 1, id, s->old_url, s->old_domain, s->old_provider)) != CP_OK ||
                    (e = exec_id(s, "DELETE FROM reports WHERE id = ?", id, "report")) != CP_OK))
             return e;
         sqlite3_stmt *st = prep(s, "INSERT INTO report_tombstones(iccam_id, updated_at) VALUES (?, ?)"
@@ -868,6 +928,8 @@ static int apply(struct store *s)
         return CP_OK;
     }
     if ((e = check_media_owner(s, id)) != CP_OK)
+        return e;
+    if ((id && (e = mark_report(s, 1)) != CP_OK) || (e = mark_report(s, 0)) != CP_OK)
         return e;
     if (id) {
         if ((e = update_report(s, id)) == CP_OK)
@@ -1059,6 +1121,8 @@ int iccam_page_store(struct db *d, const struct iccam_page *pg, int64_t run_id, 
         if ((e = store_one(&s, it)) != CP_OK)
             break;
     }
+    if (e == CP_OK)
+        e = flush_marks(&s);
     store_done(&s);
     return e;
 }
@@ -1073,6 +1137,8 @@ int iccam_record_store(struct db *d, const char *json, int64_t run_id, struct ic
     struct store s;
     store_init(&s, d, run_id, c, err, errlen);
     int e = store_one(&s, o);
+    if (e == CP_OK)
+        e = flush_marks(&s);
     store_done(&s);
     cJSON_Delete(o);
     return e;

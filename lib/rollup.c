@@ -33,18 +33,20 @@ struct acc {
     size_t nparts, capparts;
 };
 
-/* A hotline's code and country, to put reports into rc:/d: parts. */
+/* A hotline's code and country, to put reports into d: parts. */
 struct hl {
     char code[64];
     char country[8];
 };
 
-/* FNV-1a over a string, continuing from h. */
+/* FNV-1a over a string, continuing from h, its high bits folded into the
+ * low ones the table indexes by. */
 static uint64_t fnv(uint64_t h, const char *s)
 {
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return (h ^ 0xff) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+    return h ^ (h >> 32) ^ (h >> 47);
 }
 
 /* Rebuild the hash table for slots slots. */
@@ -72,8 +74,11 @@ static int acc_rehash(struct acc *a, size_t slots)
 static int acc_add(struct acc *a, const char *part_in, int gdim, const char *gval_in, int64_t media)
 {
     char part[PART_LEN], gval[GVAL_LEN];
-    snprintf(part, sizeof part, "%.*s", PART_LEN - 1, part_in);
-    snprintf(gval, sizeof gval, "%.*s", GVAL_LEN - 1, gval_in);
+    size_t lp = strnlen(part_in, PART_LEN - 1), lg = strnlen(gval_in, GVAL_LEN - 1);
+    memcpy(part, part_in, lp);
+    part[lp] = 0;
+    memcpy(gval, gval_in, lg);
+    gval[lg] = 0;
     if (a->n * 2 >= a->slots && acc_rehash(a, a->slots ? a->slots * 2 : 1024))
         return -1;
     size_t at = (size_t)fnv(fnv((uint64_t)gdim * 0x9e3779b97f4a7c15ull, part), gval) & (a->slots - 1);
@@ -231,11 +236,8 @@ static int add_report(struct acc *a, sqlite3_stmt *st, const struct hl *hls, siz
     if (rep) {
         snprintf(parts[np++], PART_LEN, "r:%s", rep);
         const char *cc = hl_country(hls, nhl, rep);
-        if (cc) {
-            snprintf(parts[np++], PART_LEN, "rc:%s", cc);
-            if (host && strcmp(host, cc) == 0)
-                snprintf(parts[np++], PART_LEN, "d:%s", cc);
-        }
+        if (cc && host && strcmp(host, cc) == 0)
+            snprintf(parts[np++], PART_LEN, "d:%s", cc);
         if (ass && strcmp(rep, ass) == 0)
             snprintf(parts[np++], PART_LEN, "b:%s", rep);
     }
@@ -344,6 +346,24 @@ int rollup_hosts(struct db *d, char (*hosts)[3], int max)
     return n >= 0 && rc == SQLITE_DONE ? n : -1;
 }
 
+/* See rollup.h. */
+int rollup_hotlines_of(struct db *d, const char *cc, char (*codes)[64], int max)
+{
+    sqlite3_stmt *st = db_prep(d, "SELECT code FROM hotlines WHERE country = ? ORDER BY code");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, cc);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+        const char *code = db_text(st, 0);
+        if (strlen(code) > 63)
+            break;
+        memcpy(codes[n++], code, strlen(code) + 1);
+    }
+    db_done(st);
+    return (rc == SQLITE_ROW && n == max) || rc == SQLITE_DONE ? n : -1;
+}
+
 /* Rebuild the dirty days of one basis: delete their rows in every part, then
  * sum them again, one run of consecutive days at a time. */
 static int refresh_days(struct db *d, struct acc *a, int basis, const int64_t *days, size_t n, const struct hl *hls,
@@ -402,6 +422,10 @@ int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
         whole = 1;
     if (e == CP_OK)
         e = load_hotlines(d, &hls, &nhl);
+    /* The rollup of a million reports is some 100 MB, written part by part
+     * across the table: keep it in the page cache, as the importer does (the
+     * setting stays with this connection: `cport` opens its own). */
+    db_exec(d, "PRAGMA cache_size=-262144", NULL, 0);
     if (e == CP_OK && whole) {
         e = db_exec(d, "DELETE FROM stats_rollup; DELETE FROM stats_parts", NULL, 0);
         for (int b = 0; b < 2 && e == CP_OK; b++)

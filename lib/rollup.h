@@ -30,4 +30,7 @@ int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole)
  * not two letters, an error). */
 int rollup_hosts(struct db *d, char (*hosts)[3], int max);
 
+/* The codes of the hotlines of country cc, up to max; -1 on an error. */
+int rollup_hotlines_of(struct db *d, const char *cc, char (*codes)[64], int max);
+
 #endif

@@ -172,7 +172,7 @@ static int part_add(struct scope_part *out, int n, int sign, const char *prefix,
 
 /* See scope.h: the same sets as scope_where, by inclusion and exclusion. */
 int scope_parts(const struct scope *s, enum scope_level level, const char (*hosts)[3], int nhosts,
-                struct scope_part *out, int *overlap)
+                const char (*own)[64], int nown, struct scope_part *out, int *overlap)
 {
     *overlap = 0;
     int n = 0;
@@ -193,11 +193,14 @@ int scope_parts(const struct scope *s, enum scope_level level, const char (*host
                 n = part_add(out, n, 1, "h:", g->countries[i]);
         }
         if (g->reported_from) {
-            n = part_add(out, n, 1, "rc:", s->country);
-            int own = grant_has(g, s->country);
-            if (own)
+            if (nown < 0 || nown > SCOPE_MAX_OWN_HOTLINES)
+                return -1;
+            for (int i = 0; i < nown; i++)
+                n = part_add(out, n, 1, "r:", own[i]);
+            int home = grant_has(g, s->country);
+            if (home)
                 n = part_add(out, n, -1, "d:", s->country);
-            *overlap = g->n > own;
+            *overlap = g->n > home;
         }
         return n;
     }

@@ -54,19 +54,21 @@ void scope_where(const struct scope *s, enum scope_level level, struct sqlq *q);
  *   INTERPOL "i";  a hotline r:X + a:X - b:X;
  *   an LEA h:C for each country C - or, when shorter, "*" - "h-" - h:O for
  *   each of the hosts (the countries with parts) it does not cover - and with
- *   reports sent from its country + rc:X - d:X when X is one of C (X its own
- *   country), else + rc:X alone.
+ *   reports sent from its country X + r:H for each hotline H of X (own, the
+ *   codes of hotlines of X), - d:X when X is one of C.
  * Reports sent from X but hosted in another of C are then counted twice:
  * *overlap says so, and scope_overlap_where names them to subtract.
  * nhosts < 0: the hosts are not known (no complement).
- * Returns the number of parts (0: nothing visible). */
+ * Returns the number of parts (0: nothing visible), -1 when there would be
+ * too many (the caller counts from the reports). */
 struct scope_part {
     int sign;
     char part[72];
 };
-#define SCOPE_MAX_PARTS (SCOPE_MAX_COUNTRIES + 4)
+#define SCOPE_MAX_OWN_HOTLINES 8
+#define SCOPE_MAX_PARTS (SCOPE_MAX_COUNTRIES + SCOPE_MAX_OWN_HOTLINES + 4)
 int scope_parts(const struct scope *s, enum scope_level level, const char (*hosts)[3], int nhosts,
-                struct scope_part *out, int *overlap);
+                const char (*own)[64], int nown, struct scope_part *out, int *overlap);
 /* Append "(condition)" over alias r: the reports scope_parts counts twice. */
 void scope_overlap_where(const struct scope *s, enum scope_level level, struct sqlq *q);
 

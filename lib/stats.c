@@ -530,9 +530,15 @@ static int from_rollup(struct ctx *c, const struct ask *a, struct series *s, int
         parts[0] = (struct scope_part){1, "*"};
         np = 1;
     } else {
-        char hosts[SCOPE_MAX_COUNTRIES * 4][3];
+        char hosts[SCOPE_MAX_COUNTRIES * 4][3], own[SCOPE_MAX_OWN_HOTLINES + 1][64];
         int nhosts = rollup_hosts(c->db, hosts, SCOPE_MAX_COUNTRIES * 4);
-        np = scope_parts(&c->scope, a->group == 3 ? SCOPE_META : SCOPE_SEE, hosts, nhosts, parts, &overlap);
+        int nown = c->scope.kind == SCOPE_LEA
+                       ? rollup_hotlines_of(c->db, c->scope.country, own, SCOPE_MAX_OWN_HOTLINES + 1)
+                       : 0;
+        np = scope_parts(&c->scope, a->group == 3 ? SCOPE_META : SCOPE_SEE, hosts, nhosts, own, nown, parts,
+                         &overlap);
+        if (np < 0)
+            return CP_OK;
     }
     int64_t *dirty = NULL;
     size_t nd = 0;

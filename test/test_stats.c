@@ -4,12 +4,14 @@
  * scope (LEAs with and without reports sent from their country, ones whose
  * parts overlap, one counted as everything but two countries, a hotline,
  * INTERPOL, operators), every metric, interval and
- * grouping, whole and partial days: after an import, with days changed since
- * the last rebuild, after a rebuild of those days (equal to a whole rebuild),
- * and when a hotline's country moves reports between parts.
+ * grouping, whole and partial days: after an import, with days an import or
+ * other changes marked since the last rebuild, after a rebuild of those days
+ * (equal to a whole rebuild), and when a hotline's country moves reports
+ * between parts.
  */
 #include "handlers.h"
 #include "feedgen.h"
+#include "iccam.h"
 #include "importer.h"
 #include "orgs.h"
 #include "rollup.h"
@@ -29,6 +31,7 @@ static const struct api_route routes[] = {
 static struct config cfg;
 static struct db *db;
 static char dir[] = "/tmp/cport-test-stats-XXXXXX";
+static char feed_url[220];
 
 /* The people whose scopes are compared, and their session cookies. */
 static const char *const people[] = {"nl@police.example", "us@police.example", "wide@police.example",
@@ -161,6 +164,83 @@ static void test_after_import(void)
     CHECK(served > 200);
 }
 
+/* The last pages of the feed (newer versions of reports and withdrawals):
+ * the importer marks the days it changes, the series stay exact before the
+ * rebuild, and rebuilding only those days gives what a whole rebuild does. */
+static void test_import_marks(void)
+{
+    struct importer_opts io = {.feed = feed_url};
+    struct importer_result r;
+    char err[300];
+    REQUIRE(importer_run(db, &io, &r, err, sizeof err) == CP_OK);
+    CHECK(r.updated > 10);
+    CHECK(r.deleted > 0);
+    long dirty = tq_int(db, "SELECT count(*) FROM stats_dirty WHERE basis >= 0");
+    fprintf(stderr, "  last pages: %ld inserted, %ld updated, %ld withdrawn: %ld days marked\n", r.inserted,
+            r.updated, r.deleted, dirty);
+    CHECK(dirty > 10 && dirty <= ROLLUP_MAX_PARTIAL);
+    CHECK_INT(tq_int(db, "SELECT count(*) FROM stats_dirty WHERE basis < 0"), 0);
+    /* And two records by hand: a report moved to another day (its old day must
+     * be marked too) and one withdrawn. */
+    char path[300];
+    snprintf(path, sizeof path, "%s/feed/reports-0001.json", dir);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f);
+    struct buf b;
+    buf_init(&b);
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_add(&b, chunk, k);
+    fclose(f);
+    cJSON *page = cJSON_Parse(b.p);
+    buf_free(&b);
+    cJSON *recs = cJSON_GetObjectItem(page, "reports");
+    REQUIRE(cJSON_GetArraySize(recs) >= 2);
+    /* the first whose stored day is not marked already */
+    cJSON *moved = NULL;
+    for (int i = 1; i < cJSON_GetArraySize(recs) && !moved; i++) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_prepare_v2(db->h,
+                           "SELECT EXISTS (SELECT 1 FROM stats_dirty WHERE basis = 0 AND day ="
+                           " (SELECT reported_at / 86400 FROM reports WHERE iccam_id = ?))",
+                           -1, &st, NULL);
+        sqlite3_bind_text(st, 1, cJSON_GetObjectItem(cJSON_GetArrayItem(recs, i), "iccam_id")->valuestring, -1,
+                          SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+            moved = cJSON_GetArrayItem(recs, i);
+        sqlite3_finalize(st);
+    }
+    REQUIRE(moved);
+    cJSON_ReplaceItemInObject(moved, "updated_at", cJSON_CreateString("2027-01-01T00:00:00Z"));
+    cJSON_ReplaceItemInObject(moved, "reported_at", cJSON_CreateString("2026-06-10T10:00:00Z"));
+    char *moved_json = cJSON_PrintUnformatted(moved), gone_json[1200];
+    snprintf(gone_json, sizeof gone_json, "{\"iccam_id\":\"%s\",\"updated_at\":\"2027-01-01T00:00:00Z\",\"deleted\":true}",
+             tq_text(db, "SELECT iccam_id FROM reports ORDER BY reported_at DESC LIMIT 1"));
+    struct iccam_counts ic = {0};
+    REQUIRE(db_begin(db) == CP_OK);
+    CHECK_INT(iccam_record_store(db, moved_json, r.run_id, &ic, err, sizeof err), CP_OK);
+    CHECK_INT(iccam_record_store(db, gone_json, r.run_id, &ic, err, sizeof err), CP_OK);
+    REQUIRE(db_commit(db) == CP_OK);
+    CHECK_INT(ic.updated, 1);
+    CHECK_INT(ic.deleted, 1);
+    cJSON_free(moved_json);
+    cJSON_Delete(page);
+    dirty = tq_int(db, "SELECT count(*) FROM stats_dirty WHERE basis >= 0");
+    long served, days;
+    CHECK_INT(compare(0, &served), 0);
+    REQUIRE(rollup_refresh(db, &days, err, sizeof err) == CP_OK);
+    CHECK_INT(days, dirty);
+    char *partial = dump();
+    db_exec(db, "INSERT INTO stats_dirty(basis, day) VALUES (-1, 0)", NULL, 0);
+    REQUIRE(rollup_refresh(db, &days, err, sizeof err) == CP_OK);
+    char *whole = dump();
+    CHECK(strcmp(partial, whole) == 0);
+    free(partial);
+    free(whole);
+    CHECK_INT(compare(0, &served), 0);
+}
+
 /* Changed reports: their days are dirty and counted from the reports until
  * the rebuild, which equals a whole rebuild. */
 static void test_dirty_days(void)
@@ -171,6 +251,10 @@ static void test_dirty_days(void)
                     "CREATE TEMP TABLE touched AS SELECT id FROM reports WHERE"
                     " (reported_at >= unixepoch('2026-03-10') AND reported_at < unixepoch('2026-03-17'))"
                     " OR (reported_at >= unixepoch('2026-07-01') AND reported_at < unixepoch('2026-07-08'));"
+                    /* the marks the importer makes for what it writes: old days... */
+                    "INSERT OR IGNORE INTO stats_dirty SELECT 0, reported_at / 86400 FROM reports WHERE id IN touched;"
+                    "INSERT OR IGNORE INTO stats_dirty SELECT 1, removed_at / 86400 FROM reports"
+                    " WHERE id IN touched AND removed_at IS NOT NULL;"
                     "UPDATE reports SET status = 'removed', removed_at = reported_at + 86400 * 3"
                     " WHERE id IN touched AND id % 5 = 0 AND removed_at IS NULL;"
                     "UPDATE reports SET host_country = 'BE' WHERE id IN touched AND id % 7 = 0;"
@@ -179,6 +263,10 @@ static void test_dirty_days(void)
                     "UPDATE reports SET class_bits = class_bits | 1, media_count = media_count + 2"
                     " WHERE id IN touched AND id % 13 = 0;"
                     "UPDATE reports SET reported_at = reported_at + 86400 * 2 WHERE id IN touched AND id % 17 = 0;"
+                    /* ...and new ones */
+                    "INSERT OR IGNORE INTO stats_dirty SELECT 0, reported_at / 86400 FROM reports WHERE id IN touched;"
+                    "INSERT OR IGNORE INTO stats_dirty SELECT 1, removed_at / 86400 FROM reports"
+                    " WHERE id IN touched AND removed_at IS NOT NULL;"
                     "DELETE FROM reports WHERE id IN touched AND id % 19 = 0;"
                     "DROP TABLE touched;",
                     NULL, 0) == CP_OK);
@@ -228,7 +316,10 @@ static void test_hotline_moves(void)
  * from the reports, still equal. */
 static void test_many_dirty_days(void)
 {
-    REQUIRE(db_exec(db, "UPDATE reports SET media_count = media_count + 1 WHERE id % 7 = 0", NULL, 0) == CP_OK);
+    REQUIRE(db_exec(db,
+                    "UPDATE reports SET media_count = media_count + 1 WHERE id % 7 = 0;"
+                    "INSERT OR IGNORE INTO stats_dirty SELECT 0, reported_at / 86400 FROM reports WHERE id % 7 = 0;",
+                    NULL, 0) == CP_OK);
     CHECK(tq_int(db, "SELECT count(*) FROM stats_dirty") > 200);
     long served;
     CHECK_INT(compare(0, &served), 0);
@@ -292,19 +383,30 @@ static int fixture_people(void)
 /* A generated feed with updates and withdrawals, imported and summed. */
 static int fixture(void)
 {
-    char err[300], feed[200], url[220], path[200];
+    char err[300], feed[200], path[200];
     if (!mkdtemp(dir))
         return perror("mkdtemp"), -1;
     snprintf(feed, sizeof feed, "%s/feed", dir);
-    snprintf(url, sizeof url, "file://%s", feed);
+    snprintf(feed_url, sizeof feed_url, "file://%s", feed);
     snprintf(path, sizeof path, "%s/t.db", dir);
-    struct feedgen_opts fo = {.count = 4000, .seed = 11, .page_size = 500, .out_dir = feed};
+    /* Small pages, in updated_at order: the last 15 hold the newest reports
+     * and newer versions of older ones and withdrawals, imported later by
+     * test_import_marks. */
+    struct feedgen_opts fo = {
+        .count = 4000, .seed = 11, .page_size = 20, .out_dir = feed, .update_ratio = 0.2, .delete_ratio = 0.02};
     if (feedgen_write(&fo, err, sizeof err))
         return fprintf(stderr, "feedgen: %s\n", err), -1;
     db = db_open(path, 5000, err, sizeof err);
     if (!db || db_migrate(db, err, sizeof err) != CP_OK)
         return fprintf(stderr, "setup: %s\n", err), -1;
-    struct importer_opts io = {.feed = url};
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '^reports-'", feed);
+    FILE *ls = popen(cmd, "r");
+    int pages = 0;
+    if (!ls || fscanf(ls, "%d", &pages) != 1 || pages < 10)
+        return fprintf(stderr, "cannot count the feed's pages\n"), -1;
+    pclose(ls);
+    struct importer_opts io = {.feed = feed_url, .max_pages = pages - 15};
     struct importer_result r;
     if (importer_run(db, &io, &r, err, sizeof err) != CP_OK)
         return fprintf(stderr, "import: %s\n", err), -1;
@@ -324,6 +426,7 @@ int main(void)
     if (fixture())
         return 1;
     RUN(test_after_import);
+    RUN(test_import_marks);
     RUN(test_dirty_days);
     RUN(test_hotline_moves);
     RUN(test_many_dirty_days);
