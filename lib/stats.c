@@ -171,7 +171,7 @@ static double quantile(const double *v, size_t n, double p)
 static void write_series(struct jw *w, struct cell *cells, size_t n, int is_time)
 {
     size_t live = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; cells && i < n; i++)
         if (cells[i].count)
             cells[live++] = cells[i];
     n = live;
@@ -194,7 +194,8 @@ static void write_series(struct jw *w, struct cell *cells, size_t n, int is_time
         jw_str(w, t);
     }
     jw_arr_end(w);
-    qsort(cells, n, sizeof *cells, cell_cmp);
+    if (n)
+        qsort(cells, n, sizeof *cells, cell_cmp);
     jw_key(w, "series");
     jw_arr(w);
     for (size_t i = 0; i < n;) {
