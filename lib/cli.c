@@ -369,11 +369,12 @@ static int cmd_import(struct args *a)
     }
     /* The dashboard's day sums: whatever pages came in, even from a run that
      * stopped part-way. Failing leaves the days marked: the series count them
-     * from the reports until the next run. */
+     * from the reports until the next run (so after a failed run, whose line
+     * says what went wrong, it is not reported again). */
     struct db *rd = open_db(a);
     char rerr[300];
     long days;
-    if (rd && rollup_refresh(rd, &days, rerr, sizeof rerr) != CP_OK)
+    if (rd && rollup_refresh(rd, &days, rerr, sizeof rerr) != CP_OK && st == CP_OK)
         fprintf(stderr, "cport: %s\n", rerr);
     if (rd)
         db_close(rd);

@@ -448,12 +448,15 @@ int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
         e = CP_ERR;
     if (e == CP_OK)
         e = db_exec(d, "DELETE FROM stats_dirty", NULL, 0);
-    const char *why = sqlite3_errmsg(d->h);
     char msg[256];
-    snprintf(msg, sizeof msg, "%s", why ? why : "unknown error");
-    if (e == CP_OK)
-        e = db_commit(d);
-    else
+    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(d->h));
+    /* COMMIT itself, not db_commit: it is where a full disk shows (the WAL is
+     * written then), and db_commit's rollback would clear the message. No
+     * audit entries wait on this transaction. */
+    char cmsg[200];
+    if (e == CP_OK && (e = db_exec(d, "COMMIT", cmsg, sizeof cmsg)) != CP_OK)
+        snprintf(msg, sizeof msg, "commit failed: %s", cmsg);
+    if (e != CP_OK)
         db_rollback(d);
     free(dd[0]);
     free(dd[1]);
