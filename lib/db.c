@@ -91,29 +91,39 @@ static unsigned slot_of(const char *sql)
     unsigned h = 2166136261u;
     for (; *sql; sql++)
         h = (h ^ (unsigned char)*sql) * 16777619u;
-    return h % DB_CACHE_SLOTS;
+    return (h % (DB_CACHE_SLOTS / DB_CACHE_WAYS)) * DB_CACHE_WAYS;
 }
 
-/* Prepared statement for sql, cached per connection by its text; a slot holding
- * another statement is replaced (open addressing would outgrow the few dozen
- * statements cport has, so collisions simply re-prepare). */
+/* Prepared statement for sql, cached per connection by its text in one of the
+ * DB_CACHE_WAYS slots of its hash; a miss takes an empty slot or the least
+ * recently used one whose statement is not being stepped. */
 sqlite3_stmt *db_prep(struct db *d, const char *sql)
 {
-    unsigned s = slot_of(sql);
-    if (d->cache[s].st && strcmp(d->cache[s].sql, sql) == 0) {
-        sqlite3_reset(d->cache[s].st);
-        sqlite3_clear_bindings(d->cache[s].st);
-        return d->cache[s].st;
+    unsigned set = slot_of(sql), victim = set;
+    for (unsigned s = set; s < set + DB_CACHE_WAYS; s++) {
+        if (d->cache[s].st && strcmp(d->cache[s].sql, sql) == 0) {
+            sqlite3_reset(d->cache[s].st);
+            sqlite3_clear_bindings(d->cache[s].st);
+            d->cache[s].used = ++d->ticks;
+            return d->cache[s].st;
+        }
+        int free_here = !d->cache[s].st, free_victim = !d->cache[victim].st;
+        int busy_here = !free_here && sqlite3_stmt_busy(d->cache[s].st);
+        int busy_victim = !free_victim && sqlite3_stmt_busy(d->cache[victim].st);
+        if (!free_victim && (free_here || (busy_victim && !busy_here) ||
+                             (busy_here == busy_victim && d->cache[s].used < d->cache[victim].used)))
+            victim = s;
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "cport: prepare failed: %s\n", sqlite3_errmsg(d->h));
         return NULL;
     }
-    sqlite3_finalize(d->cache[s].st);
-    free(d->cache[s].sql);
-    d->cache[s].sql = strdup(sql);
-    d->cache[s].st = st;
+    sqlite3_finalize(d->cache[victim].st);
+    free(d->cache[victim].sql);
+    d->cache[victim].sql = strdup(sql);
+    d->cache[victim].st = st;
+    d->cache[victim].used = ++d->ticks;
     return st;
 }
 

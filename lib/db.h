@@ -18,14 +18,21 @@ struct db_migration {
 extern const struct db_migration db_migrations[];
 extern const int db_migration_count;
 
-#define DB_CACHE_SLOTS 128
+/* The statement cache: DB_CACHE_WAYS slots for each hash of the SQL text,
+ * the least recently used one replaced (cport has some 400 statements; one
+ * slot a hash made statements of the same request evict each other, and a
+ * report detail re-prepared three of its own on every request). */
+#define DB_CACHE_SLOTS 512
+#define DB_CACHE_WAYS 4
 
 struct db {
     sqlite3 *h;
     struct {
         char *sql;
         sqlite3_stmt *st;
+        uint64_t used; /* d->ticks when last handed out */
     } cache[DB_CACHE_SLOTS];
+    uint64_t ticks;
     char path[4096];
     int busy_ms; /* how long a writer waits for the lock before CP_BUSY */
     /* Audit entries of the open transaction as JSON lines, appended to
