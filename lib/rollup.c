@@ -16,21 +16,27 @@
 #define PART_LEN 72
 #define GVAL_LEN 48
 
+/* Strings interned to small numbers: the parts and group values, a few
+ * hundred at most, so that a day's sums are keyed by numbers. */
+struct dict {
+    char (*s)[PART_LEN];
+    uint32_t *tab; /* index + 1; 0 empty */
+    size_t n, cap, slots;
+};
+
 /* One sum of a day: (part, gdim, gval) -> reports and media items. */
 struct rcell {
-    char part[PART_LEN];
-    char gval[GVAL_LEN];
+    uint32_t part, gval;
     int gdim;
     int64_t n, media;
 };
 
-/* The sums of the day being read, and the parts seen over the whole run. */
+/* The sums of the day being read; parts and values by number. */
 struct acc {
     struct rcell *v;
     uint32_t *tab; /* index + 1; 0 empty */
     size_t n, cap, slots;
-    char (*parts)[PART_LEN];
-    size_t nparts, capparts;
+    struct dict parts, gvals;
 };
 
 /* A hotline's code and country, to put reports into d: parts. */
@@ -39,52 +45,94 @@ struct hl {
     char country[8];
 };
 
-/* FNV-1a over a string, continuing from h, its high bits folded into the
- * low ones the table indexes by. */
-static uint64_t fnv(uint64_t h, const char *s)
+/* FNV-1a over a string, its high bits folded into the low ones a table
+ * indexes by. */
+static uint64_t fnv(const char *s)
 {
+    uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    h = (h ^ 0xff) * 0x100000001b3ull;
     return h ^ (h >> 32) ^ (h >> 47);
 }
 
-/* Rebuild the hash table for slots slots. */
-static int acc_rehash(struct acc *a, size_t slots)
+/* Mix a cell's key into a table index. */
+static size_t cell_slot(uint32_t part, int gdim, uint32_t gval, size_t slots)
 {
-    uint32_t *t = calloc(slots, sizeof *t);
-    if (!t)
-        return -1;
-    for (size_t i = 0; i < a->n; i++) {
-        size_t at = (size_t)fnv(fnv((uint64_t)a->v[i].gdim * 0x9e3779b97f4a7c15ull, a->v[i].part), a->v[i].gval) &
-                    (slots - 1);
-        while (t[at])
-            at = (at + 1) & (slots - 1);
-        t[at] = (uint32_t)(i + 1);
-    }
-    free(a->tab);
-    a->tab = t;
-    a->slots = slots;
-    return 0;
+    uint64_t h = ((uint64_t)part << 34 | (uint64_t)gdim << 30 | gval) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h ^ (h >> 29)) & (slots - 1);
 }
 
-/* Add a report with media items to (part, gdim, gval) of the current day
- * (both strings cut to their columns' lengths first, as the raw series cut
- * group values to their keys). */
-static int acc_add(struct acc *a, const char *part_in, int gdim, const char *gval_in, int64_t media)
+/* The number of string s (cut to max - 1 bytes, as the columns and the raw
+ * series' keys cut it) in d, added when new; -1 when out of memory. */
+static int64_t dict_id(struct dict *d, const char *in, size_t max)
 {
-    char part[PART_LEN], gval[GVAL_LEN];
-    size_t lp = strnlen(part_in, PART_LEN - 1), lg = strnlen(gval_in, GVAL_LEN - 1);
-    memcpy(part, part_in, lp);
-    part[lp] = 0;
-    memcpy(gval, gval_in, lg);
-    gval[lg] = 0;
-    if (a->n * 2 >= a->slots && acc_rehash(a, a->slots ? a->slots * 2 : 1024))
-        return -1;
-    size_t at = (size_t)fnv(fnv((uint64_t)gdim * 0x9e3779b97f4a7c15ull, part), gval) & (a->slots - 1);
+    char s[PART_LEN];
+    size_t l = strnlen(in, max - 1);
+    memcpy(s, in, l);
+    s[l] = 0;
+    if (d->n * 2 >= d->slots) {
+        size_t slots = d->slots ? d->slots * 2 : 256;
+        uint32_t *t = calloc(slots, sizeof *t);
+        if (!t)
+            return -1;
+        for (size_t i = 0; i < d->n; i++) {
+            size_t at = (size_t)fnv(d->s[i]) & (slots - 1);
+            while (t[at])
+                at = (at + 1) & (slots - 1);
+            t[at] = (uint32_t)(i + 1);
+        }
+        free(d->tab);
+        d->tab = t;
+        d->slots = slots;
+    }
+    size_t at = (size_t)fnv(s) & (d->slots - 1);
+    while (d->tab[at]) {
+        if (strcmp(d->s[d->tab[at] - 1], s) == 0)
+            return d->tab[at] - 1;
+        at = (at + 1) & (d->slots - 1);
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 128;
+        char(*v)[PART_LEN] = realloc(d->s, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->s = v;
+        d->cap = cap;
+    }
+    memcpy(d->s[d->n], s, l + 1);
+    d->tab[at] = (uint32_t)++d->n;
+    return (int64_t)d->n - 1;
+}
+
+/* Free a dictionary. */
+static void dict_free(struct dict *d)
+{
+    free(d->s);
+    free(d->tab);
+}
+
+/* Add a report with media items to cell (part, gdim, gval) of the current day. */
+static int acc_add(struct acc *a, uint32_t part, int gdim, uint32_t gval, int64_t media)
+{
+    if (a->n * 2 >= a->slots) {
+        size_t slots = a->slots ? a->slots * 2 : 1024;
+        uint32_t *t = calloc(slots, sizeof *t);
+        if (!t)
+            return -1;
+        for (size_t i = 0; i < a->n; i++) {
+            size_t at = cell_slot(a->v[i].part, a->v[i].gdim, a->v[i].gval, slots);
+            while (t[at])
+                at = (at + 1) & (slots - 1);
+            t[at] = (uint32_t)(i + 1);
+        }
+        free(a->tab);
+        a->tab = t;
+        a->slots = slots;
+    }
+    size_t at = cell_slot(part, gdim, gval, a->slots);
     while (a->tab[at]) {
         struct rcell *c = &a->v[a->tab[at] - 1];
-        if (c->gdim == gdim && strcmp(c->part, part) == 0 && strcmp(c->gval, gval) == 0) {
+        if (c->part == part && c->gdim == gdim && c->gval == gval) {
             c->n++;
             c->media += media;
             return 0;
@@ -99,31 +147,8 @@ static int acc_add(struct acc *a, const char *part_in, int gdim, const char *gva
         a->v = v;
         a->cap = cap;
     }
-    struct rcell *c = &a->v[a->n];
-    memcpy(c->part, part, sizeof part);
-    memcpy(c->gval, gval, sizeof gval);
-    c->gdim = gdim;
-    c->n = 1;
-    c->media = media;
+    a->v[a->n] = (struct rcell){part, gval, gdim, 1, media};
     a->tab[at] = (uint32_t)++a->n;
-    return 0;
-}
-
-/* Remember a part for stats_parts (a few hundred at most: linear is fine). */
-static int acc_part(struct acc *a, const char *part)
-{
-    for (size_t i = a->nparts; i-- > 0;)
-        if (strcmp(a->parts[i], part) == 0)
-            return 0;
-    if (a->nparts == a->capparts) {
-        size_t cap = a->capparts ? a->capparts * 2 : 128;
-        char(*p)[PART_LEN] = realloc(a->parts, cap * sizeof *p);
-        if (!p)
-            return -1;
-        a->parts = p;
-        a->capparts = cap;
-    }
-    snprintf(a->parts[a->nparts++], PART_LEN, "%.*s", PART_LEN - 1, part);
     return 0;
 }
 
@@ -136,19 +161,17 @@ static int acc_flush(struct db *d, struct acc *a, int basis, int64_t day)
         return CP_ERR;
     for (size_t i = 0; i < a->n; i++) {
         const struct rcell *c = &a->v[i];
-        sqlite3_bind_text(st, 1, c->part, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, a->parts.s[c->part], -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, basis);
         sqlite3_bind_int(st, 3, c->gdim);
         sqlite3_bind_int64(st, 4, day);
-        sqlite3_bind_text(st, 5, c->gval, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, a->gvals.s[c->gval], -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, c->n);
         sqlite3_bind_int64(st, 7, c->media);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return db_err(rc);
-        if (acc_part(a, c->part))
-            return CP_ERR;
     }
     sqlite3_clear_bindings(st);
     a->n = 0;
@@ -243,10 +266,18 @@ static int add_report(struct acc *a, sqlite3_stmt *st, const struct hl *hls, siz
     }
     if (ass)
         snprintf(parts[np++], PART_LEN, "a:%s", ass);
-    for (int p = 0; p < np; p++)
+    int64_t gid[4];
+    for (int g = 0; g < 4; g++)
+        if ((gid[g] = dict_id(&a->gvals, gv[g], GVAL_LEN)) < 0)
+            return CP_ERR;
+    for (int p = 0; p < np; p++) {
+        int64_t pid = dict_id(&a->parts, parts[p], PART_LEN);
+        if (pid < 0)
+            return CP_ERR;
         for (int g = 0; g < 4; g++)
-            if (acc_add(a, parts[p], g, gv[g], media))
+            if (acc_add(a, (uint32_t)pid, g, (uint32_t)gid[g], media))
                 return CP_ERR;
+    }
     return CP_OK;
 }
 
@@ -396,47 +427,77 @@ static int refresh_days(struct db *d, struct acc *a, int basis, const int64_t *d
     return CP_OK;
 }
 
-/* See rollup.h. */
-int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
+/* COMMIT, or roll back on failure; the message says why. COMMIT itself, not
+ * db_commit: it is where a full disk shows (the WAL is written then), and
+ * db_commit's rollback would clear the message. No audit entries wait on
+ * these transactions. */
+static int finish(struct db *d, int e, char *msg, size_t msglen)
 {
-    *days = 0;
+    if (e != CP_OK)
+        snprintf(msg, msglen, "%s", sqlite3_errmsg(d->h));
+    char cmsg[200];
+    if (e == CP_OK && (e = db_exec(d, "COMMIT", cmsg, sizeof cmsg)) != CP_OK)
+        snprintf(msg, msglen, "commit failed: %s", cmsg);
+    if (e != CP_OK)
+        db_rollback(d);
+    return e;
+}
+
+/* Start a whole rebuild: empty the rollup and mark every day that has reports
+ * (or removals), in one transaction; the chunks then rebuild them. */
+static int start_whole(struct db *d, char *msg, size_t msglen)
+{
     int e = db_begin(d);
     if (e != CP_OK)
-        return fail(err, errlen, e, "database is busy");
+        return snprintf(msg, msglen, "database is busy"), e;
+    e = db_exec(d,
+                "DELETE FROM stats_rollup; DELETE FROM stats_parts; DELETE FROM stats_dirty;"
+                "INSERT OR IGNORE INTO stats_dirty(basis, day) SELECT DISTINCT 0, reported_at / 86400 FROM reports;"
+                "INSERT OR IGNORE INTO stats_dirty(basis, day) SELECT DISTINCT 1, removed_at / 86400"
+                " FROM reports INDEXED BY reports_removed WHERE removed_at IS NOT NULL",
+                NULL, 0);
+    return finish(d, e, msg, msglen);
+}
+
+/* Rebuild up to ROLLUP_DAYS_PER_TXN of the marked days in one transaction and
+ * unmark them. *n: how many (0: none left); *whole: everything was marked
+ * (start_whole first). */
+static int refresh_chunk(struct db *d, long *n, int *whole, char *msg, size_t msglen)
+{
+    *n = 0;
+    int e = db_begin(d);
+    if (e != CP_OK)
+        return snprintf(msg, msglen, "database is busy"), e;
     int64_t *dd[2] = {NULL, NULL};
     size_t nd[2] = {0, 0};
-    int whole = 0, w;
     struct hl *hls = NULL;
     size_t nhl = 0;
     struct acc a;
     memset(&a, 0, sizeof a);
+    int w;
+    *whole = 0;
     for (int b = 0; b < 2 && e == CP_OK; b++) {
         e = rollup_dirty(d, b, &dd[b], &nd[b], &w);
-        whole |= w;
+        *whole |= w;
     }
-    if (e == CP_OK && !whole && nd[0] + nd[1] == 0) {
+    /* This transaction's days: the first ones of basis 0, then of basis 1. */
+    size_t take0 = nd[0] < ROLLUP_DAYS_PER_TXN ? nd[0] : ROLLUP_DAYS_PER_TXN;
+    size_t take1 = nd[1] < ROLLUP_DAYS_PER_TXN - take0 ? nd[1] : ROLLUP_DAYS_PER_TXN - take0;
+    if (e == CP_OK && (*whole || take0 + take1 == 0)) {
         db_rollback(d);
+        free(dd[0]);
+        free(dd[1]);
         return CP_OK;
     }
-    if (nd[0] + nd[1] > ROLLUP_MAX_PARTIAL)
-        whole = 1;
     if (e == CP_OK)
         e = load_hotlines(d, &hls, &nhl);
-    /* The rollup of a million reports is some 100 MB, written part by part
-     * across the table: keep it in the page cache, as the importer does (the
-     * setting stays with this connection: `cport` opens its own). */
-    db_exec(d, "PRAGMA cache_size=-262144", NULL, 0);
-    if (e == CP_OK && whole) {
-        e = db_exec(d, "DELETE FROM stats_rollup; DELETE FROM stats_parts", NULL, 0);
-        for (int b = 0; b < 2 && e == CP_OK; b++)
-            e = scan(d, &a, b, INT64_MIN, INT64_MAX, NULL, 0, hls, nhl);
-    } else {
-        for (int b = 0; b < 2 && e == CP_OK; b++)
-            e = refresh_days(d, &a, b, dd[b], nd[b], hls, nhl);
-    }
+    if (e == CP_OK)
+        e = refresh_days(d, &a, 0, dd[0], take0, hls, nhl);
+    if (e == CP_OK)
+        e = refresh_days(d, &a, 1, dd[1], take1, hls, nhl);
     sqlite3_stmt *st = e == CP_OK ? db_prep(d, "INSERT OR IGNORE INTO stats_parts(part) VALUES (?)") : NULL;
-    for (size_t i = 0; st && i < a.nparts && e == CP_OK; i++) {
-        sqlite3_bind_text(st, 1, a.parts[i], -1, SQLITE_STATIC);
+    for (size_t i = 0; st && i < a.parts.n && e == CP_OK; i++) {
+        sqlite3_bind_text(st, 1, a.parts.s[i], -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -446,26 +507,60 @@ int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
         db_done(st);
     else if (e == CP_OK)
         e = CP_ERR;
-    if (e == CP_OK)
-        e = db_exec(d, "DELETE FROM stats_dirty", NULL, 0);
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(d->h));
-    /* COMMIT itself, not db_commit: it is where a full disk shows (the WAL is
-     * written then), and db_commit's rollback would clear the message. No
-     * audit entries wait on this transaction. */
-    char cmsg[200];
-    if (e == CP_OK && (e = db_exec(d, "COMMIT", cmsg, sizeof cmsg)) != CP_OK)
-        snprintf(msg, sizeof msg, "commit failed: %s", cmsg);
-    if (e != CP_OK)
-        db_rollback(d);
+    st = e == CP_OK ? db_prep(d, "DELETE FROM stats_dirty WHERE basis = ? AND day = ?") : NULL;
+    for (int b = 0; st && b < 2 && e == CP_OK; b++)
+        for (size_t i = 0; i < (b ? take1 : take0) && e == CP_OK; i++) {
+            sqlite3_bind_int(st, 1, b);
+            sqlite3_bind_int64(st, 2, dd[b][i]);
+            int rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                e = db_err(rc);
+        }
+    if (st)
+        db_done(st);
+    else if (e == CP_OK)
+        e = CP_ERR;
+    e = finish(d, e, msg, msglen);
     free(dd[0]);
     free(dd[1]);
     free(hls);
     free(a.v);
     free(a.tab);
-    free(a.parts);
+    dict_free(&a.parts);
+    dict_free(&a.gvals);
+    if (e == CP_OK)
+        *n = (long)(take0 + take1);
+    return e;
+}
+
+/* See rollup.h. */
+int rollup_refresh(struct db *d, long *days, char *err, size_t errlen)
+{
+    *days = 0;
+    /* The rollup of a million reports is some 100 MB, written part by part
+     * across the table: keep it in the page cache, as the importer does (the
+     * setting stays with this connection: `cport` opens its own). */
+    db_exec(d, "PRAGMA cache_size=-262144", NULL, 0);
+    char msg[256] = "";
+    int e = CP_OK, whole = 0, was_whole = 0;
+    for (;;) {
+        long n;
+        if ((e = refresh_chunk(d, &n, &whole, msg, sizeof msg)) != CP_OK)
+            break;
+        if (whole) {
+            if ((e = start_whole(d, msg, sizeof msg)) != CP_OK)
+                break;
+            was_whole = 1;
+            continue;
+        }
+        if (!n)
+            break;
+        *days += n;
+    }
     if (e != CP_OK)
         return fail(err, errlen, e, "rebuilding the dashboard's day sums failed: %s", msg);
-    *days = whole ? -1 : (long)(nd[0] + nd[1]);
+    if (was_whole)
+        *days = -1;
     return CP_OK;
 }

@@ -11,13 +11,15 @@
 
 #include "db.h"
 
-/* More dirty days than this and the whole rollup is rebuilt (one pass over the
- * reports is cheaper than many day-by-day deletes and range scans). */
-#define ROLLUP_MAX_PARTIAL 120
+/* Days rebuilt a write transaction: some 50,000 reports at a million (about
+ * half a second of the write lock), so the portal's writers never wait long. */
+#define ROLLUP_DAYS_PER_TXN 16
 
-/* Rebuild the dirty days (all of it when marked so) in one write transaction;
- * *days is how many days were rebuilt, -1 for the whole rollup. A no-op when
- * nothing is dirty. Run by `cport import` after every run. */
+/* Rebuild the dirty days (every day when marked so), ROLLUP_DAYS_PER_TXN a
+ * transaction, each unmarking what it rebuilt (days not yet rebuilt stay
+ * marked and exact); *days is how many days were rebuilt, -1 for the whole
+ * rollup. A no-op when nothing is dirty. Run by `cport import` after every
+ * run. */
 int rollup_refresh(struct db *d, long *days, char *err, size_t errlen);
 
 /* The dirty days of a basis (0 reported, 1 removed), sorted, into *days
