@@ -4,6 +4,7 @@
  * transaction that stores records and advances the cursor together.
  */
 #include "importer.h"
+#include "rollup.h"
 #include "feedcurl.h"
 #include "iccam.h"
 #include "util.h"
@@ -730,6 +731,11 @@ int importer_run(struct db *d, const struct importer_opts *o, struct importer_re
         curl_slist_free_all(im.hdrs);
         curl_easy_cleanup(im.curl);
     }
+    /* The dashboard's day sums of the days the pages changed, even after a
+     * run that stopped part-way (its pages are in), under the same WAL hook
+     * and page cache as the pages. */
+    if (rollup_refresh(d, &r->rollup_days, r->rollup_error, sizeof r->rollup_error) != CP_OK && !r->rollup_error[0])
+        snprintf(r->rollup_error, sizeof r->rollup_error, "rebuilding the dashboard's day sums failed");
     /* Media after the metadata: a fetch failure is recorded on its item and
      * never undoes or fails the pages imported. */
     if (e == CP_OK && o->media) {

@@ -19,6 +19,11 @@ struct importer_result {
     int64_t run_id; /* import_runs.id */
     long pages, inserted, updated, deleted, unchanged, rejected;
     struct mfetch_result media; /* the media fetch after the pages (--media) */
+    /* The dashboard's day sums rebuilt after the pages (lib/rollup.c): days
+     * rebuilt (-1 all), or why not (the import itself does not fail for it:
+     * the days stay marked and the series count them from the reports). */
+    long rollup_days;
+    char rollup_error[300];
 };
 
 struct importer_opts {
