@@ -225,8 +225,8 @@ static int load_hotlines(struct db *d, struct hl **out, size_t *n)
     return rc == SQLITE_DONE ? CP_OK : db_err(rc);
 }
 
-/* Whether day is in the sorted list. */
-static int has_day(const int64_t *days, size_t n, int64_t day)
+/* See rollup.h. */
+int rollup_has_day(const int64_t *days, size_t n, int64_t day)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -302,7 +302,7 @@ static int scan(struct db *d, struct acc *a, int basis, int64_t t0, int64_t t1, 
     int have = 0, rc, e = CP_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t day = sqlite3_column_int64(st, 0) / DAY;
-        if (only && !has_day(only, nonly, day))
+        if (only && !rollup_has_day(only, nonly, day))
             continue;
         if (have && day != cur && (e = acc_flush(d, a, basis, cur)) != CP_OK)
             break;

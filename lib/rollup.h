@@ -27,6 +27,9 @@ int rollup_refresh(struct db *d, long *days, char *err, size_t errlen);
  * set when the rollup cannot be used at all. */
 int rollup_dirty(struct db *d, int basis, int64_t **days, size_t *n, int *whole);
 
+/* Whether day is in a sorted list of days (rollup_dirty's). */
+int rollup_has_day(const int64_t *days, size_t n, int64_t day);
+
 /* The hosting countries the rollup has parts for (h:CC), up to max, for
  * scope_parts' complement; -1 when they cannot be listed (more than max, one
  * not two letters, an error). */

@@ -457,22 +457,6 @@ static int64_t day_bucket(int64_t day, int interval)
     return interval == 2 ? month_of(t) : t;
 }
 
-/* Whether day is in the sorted list. */
-static int in_days(const int64_t *days, size_t n, int64_t day)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (days[mid] == day)
-            return 1;
-        if (days[mid] < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
 /* One time range to count from the reports: [t0, t1), each bound optional. */
 struct piece {
     int has0, has1;
@@ -495,7 +479,7 @@ static int rollup_part(struct ctx *c, const struct ask *a, const struct scope_pa
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t day = sqlite3_column_int64(st, 0);
-        if (ndirty && in_days(dirty, ndirty, day))
+        if (ndirty && rollup_has_day(dirty, ndirty, day))
             continue;
         int64_t n = sqlite3_column_int64(st, 2);
         int64_t v = a->metric == 1 ? sqlite3_column_int64(st, 3) : n;
