@@ -377,8 +377,9 @@ static int cmd_import(struct args *a)
     printf("import ok: run %lld, pages %ld, inserted %ld, updated %ld, deleted %ld, unchanged %ld, rejected %ld",
            (long long)r.run_id, r.pages, r.inserted, r.updated, r.deleted, r.unchanged, r.rejected);
     if (o.media)
-        printf("; media stored %ld, deduplicated %ld, failed %ld, refused %ld, hash mismatches %ld", r.media.stored,
-               r.media.deduplicated, r.media.failed, r.media.refused, r.media.mismatched);
+        printf("; media stored %ld, deduplicated %ld, failed %ld, refused %ld, hash mismatches %ld, removed %ld",
+               r.media.stored, r.media.deduplicated, r.media.failed, r.media.refused, r.media.mismatched,
+               r.media.removed);
     printf("\n");
     return 0;
 }

@@ -577,6 +577,56 @@ static long count_pending(struct run *rn)
     return n;
 }
 
+/* Delete the stored contents no media item refers to any more (their reports
+ * withdrawn, or the item's content changed): keeping material nobody may see
+ * is a liability. File and preview first, then the row, so a crash between
+ * leaves a row without file, which the next run removes. It runs under the
+ * import lock, so nothing adds a reference meanwhile. */
+static int collect(struct run *rn, char *err, size_t errlen)
+{
+    for (;;) {
+        uint8_t gone[256][32];
+        int n = 0, rc;
+        sqlite3_stmt *st = db_prep(rn->d, "SELECT sha256 FROM media_files f WHERE NOT EXISTS"
+                                          " (SELECT 1 FROM media m WHERE m.file_sha256 = f.sha256) LIMIT 256");
+        if (!st)
+            return fail(err, errlen, CP_ERR, "cannot look for unused media files");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 256)
+            if (sqlite3_column_bytes(st, 0) == 32)
+                memcpy(gone[n++], sqlite3_column_blob(st, 0), 32);
+        db_done(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            return fail(err, errlen, db_err(rc), "cannot look for unused media files: %s", sqlite3_errmsg(rn->d->h));
+        if (!n)
+            return CP_OK;
+        for (int i = 0; i < n; i++)
+            if (mstore_remove(&rn->ms, gone[i], err, errlen) != CP_OK)
+                return CP_ERR;
+        int e = db_begin(rn->d);
+        for (int i = 0; i < n && e == CP_OK; i++) {
+            st = db_prep(rn->d, "DELETE FROM media_files WHERE sha256 = ?1 AND NOT EXISTS"
+                                " (SELECT 1 FROM media m WHERE m.file_sha256 = ?1)");
+            if (!st) {
+                e = CP_ERR;
+                break;
+            }
+            sqlite3_bind_blob(st, 1, gone[i], 32, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            db_done(st);
+            if (rc != SQLITE_DONE)
+                e = db_err(rc);
+            else
+                rn->r->removed += sqlite3_changes(rn->d->h);
+        }
+        if (e == CP_OK)
+            e = db_commit(rn->d);
+        else
+            db_rollback(rn->d);
+        if (e != CP_OK)
+            return fail(err, errlen, e, "cannot remove unused media files from the database");
+    }
+}
+
 /* See mfetch.h. */
 int mfetch_run(struct db *d, const struct mfetch_opts *o, struct mfetch_result *r, char *err, size_t errlen)
 {
@@ -637,6 +687,8 @@ int mfetch_run(struct db *d, const struct mfetch_opts *o, struct mfetch_result *
         e = fe;
         snprintf(err, errlen, "%s", ferr);
     }
+    if (e == CP_OK)
+        e = collect(&rn, err, errlen);
     if (rn.curl) {
         curl_slist_free_all(rn.hdrs);
         curl_easy_cleanup(rn.curl);

@@ -53,6 +53,7 @@ struct mfetch_opts {
 
 struct mfetch_result {
     long tried, stored, deduplicated, failed, refused, mismatched;
+    long removed; /* stored contents no media item refers to any more, deleted */
 };
 
 /* Learn everything from one content in memory into *f (f->preview is

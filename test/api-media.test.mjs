@@ -389,3 +389,37 @@ test('a package with media content carries the verified originals', async () => 
   const manifest = JSON.parse(members.get('manifest.json'));
   assert.deepEqual(manifest.media_content, { requested: true, files: stored.length });
 });
+
+test('the content of a withdrawn report leaves the store: original, preview and row', () => {
+  // A report none of whose stored contents another report shares.
+  const rep = stack.sql(`SELECT r.id, r.iccam_id AS iccam FROM reports r
+    WHERE EXISTS (SELECT 1 FROM media m WHERE m.report_id = r.id AND m.file_sha256 IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM media m JOIN media o ON o.file_sha256 = m.file_sha256 AND o.report_id <> r.id
+                      WHERE m.report_id = r.id)
+    ORDER BY r.id DESC LIMIT 1`)[0];
+  assert.ok(rep, 'a report with contents of its own');
+  const shas = stack.sql(`SELECT DISTINCT hex(file_sha256) AS s FROM media
+    WHERE report_id = ${rep.id} AND file_sha256 IS NOT NULL`).map((x) => x.s);
+  const withPreview = stack.sql(`SELECT count(*) AS n FROM media_files WHERE preview = 1 AND sha256 IN
+    (SELECT file_sha256 FROM media WHERE report_id = ${rep.id})`)[0].n;
+  const files = (sub) => {
+    const dir = join(stack.dir, sub);
+    return readdirSync(dir).flatMap((d) => readdirSync(join(dir, d))).length;
+  };
+  const before = { media: files('media'), previews: files('previews'), rows: stack.sql('SELECT count(*) AS n FROM media_files')[0].n };
+  // The feed withdraws it on a page of its own after the others.
+  const pages = readdirSync(stack.feed).filter((n) => /^reports-\d+\.json$/.test(n)).length;
+  writeFileSync(join(stack.feed, `reports-${String(pages + 1).padStart(4, '0')}.json`), JSON.stringify({
+    reports: [{ iccam_id: rep.iccam, updated_at: '2027-06-01T00:00:00Z', deleted: true }], next_cursor: null, has_more: false,
+  }));
+  const out = stack.cport(['import', '--feed', 'file://' + stack.feed, '--media']);
+  assert.match(out, /deleted 1,/);
+  assert.match(out, new RegExp(`removed ${shas.length}\\b`));
+  assert.equal(files('media'), before.media - shas.length);
+  assert.equal(files('previews'), before.previews - withPreview);
+  assert.equal(stack.sql('SELECT count(*) AS n FROM media_files')[0].n, before.rows - shas.length);
+  for (const s of shas) assert.equal(stack.sql(`SELECT count(*) AS n FROM media_files WHERE hex(sha256) = '${s}'`)[0].n, 0);
+  assert.match(stack.cport(['media', 'verify']), new RegExp(`media store ok: ${before.rows - shas.length} files verified`));
+  // Nothing more to remove on the next run.
+  assert.match(stack.cport(['import', '--feed', 'file://' + stack.feed, '--media']), /removed 0\b/);
+});
