@@ -245,7 +245,7 @@ static void flush_pending(struct db *d)
 /* Commit; on failure the transaction is rolled back so the connection is clean. */
 int db_commit(struct db *d)
 {
-    int st = db_exec(d, "COMMIT", NULL, 0);
+    int st = db_exec(d, "COMMIT", d->commit_error, sizeof d->commit_error);
     if (st != CP_OK)
         db_rollback(d);
     else

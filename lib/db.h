@@ -35,6 +35,7 @@ struct db {
     uint64_t ticks;
     char path[4096];
     int busy_ms; /* how long a writer waits for the lock before CP_BUSY */
+    char commit_error[200]; /* why the last failed db_commit failed (its rollback clears SQLite's) */
     /* Audit entries of the open transaction as JSON lines, appended to
      * audit_log (when set) once the transaction commits, dropped on rollback. */
     char audit_log[4096];
@@ -77,7 +78,8 @@ int db_bump(struct db *d, const char *name);
 int db_exec(struct db *d, const char *sql, char *err, size_t errlen);
 
 /* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout at the start,
- * not midway. Return CP_OK, CP_BUSY or CP_ERR. */
+ * not midway. Return CP_OK, CP_BUSY or CP_ERR; a failed commit is rolled back
+ * and d->commit_error says why. */
 int db_begin(struct db *d);
 int db_commit(struct db *d);
 void db_rollback(struct db *d);

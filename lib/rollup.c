@@ -427,19 +427,16 @@ static int refresh_days(struct db *d, struct acc *a, int basis, const int64_t *d
     return CP_OK;
 }
 
-/* COMMIT, or roll back on failure; the message says why. COMMIT itself, not
- * db_commit: it is where a full disk shows (the WAL is written then), and
- * db_commit's rollback would clear the message. No audit entries wait on
- * these transactions. */
+/* Commit, or roll back on failure; the message says why (a full disk shows
+ * at the commit, when the WAL is written). */
 static int finish(struct db *d, int e, char *msg, size_t msglen)
 {
-    if (e != CP_OK)
+    if (e != CP_OK) {
         snprintf(msg, msglen, "%s", sqlite3_errmsg(d->h));
-    char cmsg[200];
-    if (e == CP_OK && (e = db_exec(d, "COMMIT", cmsg, sizeof cmsg)) != CP_OK)
-        snprintf(msg, msglen, "commit failed: %s", cmsg);
-    if (e != CP_OK)
         db_rollback(d);
+    } else if ((e = db_commit(d)) != CP_OK) {
+        snprintf(msg, msglen, "commit failed: %s", d->commit_error);
+    }
     return e;
 }
 
@@ -507,20 +504,24 @@ static int refresh_chunk(struct db *d, long *n, int *whole, char *msg, size_t ms
         db_done(st);
     else if (e == CP_OK)
         e = CP_ERR;
-    st = e == CP_OK ? db_prep(d, "DELETE FROM stats_dirty WHERE basis = ? AND day = ?") : NULL;
-    for (int b = 0; st && b < 2 && e == CP_OK; b++)
-        for (size_t i = 0; i < (b ? take1 : take0) && e == CP_OK; i++) {
-            sqlite3_bind_int(st, 1, b);
-            sqlite3_bind_int64(st, 2, dd[b][i]);
-            int rc = sqlite3_step(st);
-            sqlite3_reset(st);
-            if (rc != SQLITE_DONE)
-                e = db_err(rc);
+    /* Unmark them: the first days of each basis, so every marked day up to the
+     * last one taken (nothing marks days while this transaction writes). */
+    for (int b = 0; b < 2 && e == CP_OK; b++) {
+        size_t take = b ? take1 : take0;
+        if (!take)
+            continue;
+        st = db_prep(d, "DELETE FROM stats_dirty WHERE basis = ? AND day <= ?");
+        if (!st) {
+            e = CP_ERR;
+            break;
         }
-    if (st)
+        sqlite3_bind_int(st, 1, b);
+        sqlite3_bind_int64(st, 2, dd[b][take - 1]);
+        int rc = sqlite3_step(st);
         db_done(st);
-    else if (e == CP_OK)
-        e = CP_ERR;
+        if (rc != SQLITE_DONE)
+            e = db_err(rc);
+    }
     e = finish(d, e, msg, msglen);
     free(dd[0]);
     free(dd[1]);
