@@ -6,13 +6,11 @@
 
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startFake } from './lib/fake.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'synthetic-token-123';
 let dir, proc, base;
 
@@ -72,22 +70,6 @@ function report(n, updatedAt) {
   };
 }
 
-// Start the server; resolves with its port once it printed "listening <port>".
-function startServer(extraArgs = []) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(HERE, 'fake-iccam.mjs'), '--dir', dir, ...extraArgs], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)\n/.exec(out);
-      if (m) resolve({ proc: p, port: Number(m[1]) });
-    });
-    p.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
 const auth = { Authorization: `Bearer ${TOKEN}` };
 const get = (p, headers = auth) => fetch(base + p, { headers });
 const control = (obj) =>
@@ -113,7 +95,7 @@ before(async () => {
     path.join(dir, 'hotlines.json'),
     JSON.stringify({ hotlines: [{ code: 'NL-EOKM', name: 'Hotline NL (synthetic)', country: 'NL', website: 'https://nl-eokm.hotline.example', email: 'reports@nl-eokm.hotline.example' }] }),
   );
-  const s = await startServer(['--token', TOKEN, '--port', '0', '--state-file', path.join(dir, 'state.json')]);
+  const s = await startFake(dir, ['--token', TOKEN, '--state-file', path.join(dir, 'state.json')]);
   proc = s.proc;
   base = `http://127.0.0.1:${s.port}`;
 });

@@ -25,9 +25,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack, clientFor } from './lib/stack.mjs';
+import { startFake } from './lib/fake.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const FAKE = path.join(HERE, 'fake-iccam.mjs');
 const BUILD = process.env.CPORT_BUILD || path.join(HERE, '..', 'build');
 const CPORT = path.join(BUILD, 'cport');
 const TOKEN = 'faults-token-' + crypto.randomBytes(6).toString('hex');
@@ -251,18 +251,7 @@ before(async () => {
   assert.equal(g.status, 0, g.stderr);
   tokenFile = path.join(tmp, 'token');
   fs.writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  fake = spawn(process.execPath, [FAKE, '--dir', httpFeedDir, '--port', '0', '--token', TOKEN], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  port = await new Promise((resolve, reject) => {
-    let out = '';
-    fake.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    fake.on('exit', (code) => reject(new Error(`fake-iccam exited ${code}`)));
-  });
+  ({ proc: fake, port } = await startFake(httpFeedDir, ['--token', TOKEN]));
   httpFeed = `http://127.0.0.1:${port}`;
 });
 

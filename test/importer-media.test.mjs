@@ -7,14 +7,14 @@
 // Run: CPORT_BUILD=build node --test test/importer-media.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFake } from './lib/fake.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const FAKE = path.join(HERE, 'fake-iccam.mjs');
 const CPORT = path.join(process.env.CPORT_BUILD || path.join(HERE, '..', 'build'), 'cport');
 const TOKEN = 'media-token-' + Math.random().toString(36).slice(2);
 
@@ -63,12 +63,7 @@ before(async () => {
   assert.equal(g.status, 0, g.stderr);
   tokenFile = path.join(tmp, 'token');
   fs.writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  fake = spawn(process.execPath, [FAKE, '--dir', feedDir, '--port', '0', '--token', TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
-  port = await new Promise((resolve, reject) => {
-    let out = '';
-    fake.stdout.on('data', (d) => { out += d; const m = /listening (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
-    fake.on('exit', (code) => reject(new Error(`fake-iccam exited ${code}`)));
-  });
+  ({ proc: fake, port } = await startFake(feedDir, ['--token', TOKEN]));
   feed = `http://127.0.0.1:${port}`;
 });
 after(() => {

@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FAKE, startFake } from './lib/fake.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const FAKE = path.join(HERE, 'fake-iccam.mjs');
 const CPORT = process.env.CPORT_BUILD ? path.join(process.env.CPORT_BUILD, 'cport') : '';
 const TOKEN = 'test-token-' + Math.random().toString(36).slice(2);
 
@@ -100,18 +100,7 @@ before(async () => {
   assert.equal(g.status, 0, g.stderr);
   tokenFile = path.join(tmp, 'token');
   fs.writeFileSync(tokenFile, `  ${TOKEN}\n`, { mode: 0o600 });
-  fake = spawn(process.execPath, [FAKE, '--dir', feedDir, '--port', '0', '--token', TOKEN], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  port = await new Promise((resolve, reject) => {
-    let out = '';
-    fake.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    fake.on('exit', (code) => reject(new Error(`fake-iccam exited ${code}`)));
-  });
+  ({ proc: fake, port } = await startFake(feedDir, ['--token', TOKEN]));
   feed = `http://127.0.0.1:${port}`;
 });
 
