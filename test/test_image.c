@@ -10,6 +10,7 @@
  */
 #include "image.h"
 #include "pdq.h"
+#include "pngcraft.h"
 #include "test.h"
 #include "util.h"
 
@@ -97,36 +98,6 @@ static int to_grey(const struct image *rgb, struct image *g)
         g->px[i] = (uint8_t)((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
     }
     return 0;
-}
-
-/* PNG CRC-32 (for the hand-made bomb). */
-static uint32_t crc32_png(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
-/* Append a big-endian 32-bit value. */
-static void put32(struct buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    buf_add(b, x, 4);
-}
-
-/* Append a PNG chunk with its length and CRC. */
-static void put_chunk(struct buf *b, const char *type, const uint8_t *data, uint32_t len)
-{
-    put32(b, len);
-    size_t at = b->len;
-    buf_add(b, type, 4);
-    if (len)
-        buf_add(b, data, len);
-    put32(b, crc32_png((const uint8_t *)b->p + at, 4 + len));
 }
 
 /* libspng output stream into a struct buf, for PNGs the test writes itself. */
@@ -589,23 +560,14 @@ static void test_bad_inputs(void)
      * 100000x100000, then a small valid IDAT: refused from the header. */
     struct buf bomb;
     buf_init(&bomb);
-    buf_add(&bomb, "\x89PNG\r\n\x1a\n", 8);
-    uint8_t ihdr[13] = {0, 0x01, 0x86, 0xa0, 0, 0x01, 0x86, 0xa0, 8, 2, 0, 0, 0};
-    put_chunk(&bomb, "IHDR", ihdr, sizeof ihdr);
     static const uint8_t idat[] = {0x78, 0xda, 0x63, 0x60, 0x18, 0x05, 0x44, 0x03, 0x00, 0x01, 0x2d, 0x00, 0x01};
-    put_chunk(&bomb, "IDAT", idat, sizeof idat);
-    put_chunk(&bomb, "IEND", NULL, 0);
+    png_claiming(&bomb, 100000, 100000, idat, sizeof idat);
     CHECK_STR(image_sniff((uint8_t *)bomb.p, bomb.len), "image/png");
     CHECK(refused((uint8_t *)bomb.p, bomb.len, PDQ_MAX_PIXELS, err, sizeof err));
     CHECK(strstr(err, "100000x100000") && strstr(err, "limit"));
     printf("  PNG bomb: %s\n", err);
     /* Within the side limit but over the pixel limit: 20000x20000. */
-    ihdr[1] = 0x00, ihdr[2] = 0x4e, ihdr[3] = 0x20, ihdr[5] = 0x00, ihdr[6] = 0x4e, ihdr[7] = 0x20;
-    buf_reset(&bomb);
-    buf_add(&bomb, "\x89PNG\r\n\x1a\n", 8);
-    put_chunk(&bomb, "IHDR", ihdr, sizeof ihdr);
-    put_chunk(&bomb, "IDAT", idat, sizeof idat);
-    put_chunk(&bomb, "IEND", NULL, 0);
+    png_claiming(&bomb, 20000, 20000, idat, sizeof idat);
     CHECK(refused((uint8_t *)bomb.p, bomb.len, PDQ_MAX_PIXELS, err, sizeof err));
     CHECK(strstr(err, "over the limit of 50000000 pixels") != NULL);
     buf_free(&bomb);

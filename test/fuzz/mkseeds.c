@@ -15,6 +15,7 @@
  */
 #include "image.h"
 #include "pkgzip.h"
+#include "../pngcraft.h"
 #include "seeds.h"
 #include "util.h"
 
@@ -668,48 +669,14 @@ static void jpeg_seed(const char *name, const uint8_t *px, int w, int h, int com
     free(out);
 }
 
-/* PNG CRC-32, for hand-made chunks. */
-static uint32_t crc32_png(const uint8_t *p, size_t n)
+/* A PNG whose IHDR claims w x h over an empty IDAT: the dimensions must be
+ * refused before anything is allocated. */
+static void png_claiming_seed(const char *name, uint32_t w, uint32_t h)
 {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
-/* Append a big-endian u32. */
-static void put32(struct buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    buf_add(b, x, 4);
-}
-
-/* A PNG signature and IHDR claiming w x h (8-bit RGB), then a tiny IDAT and
- * IEND: the dimensions must be refused before anything is allocated. */
-static void png_claiming(const char *name, uint32_t w, uint32_t h)
-{
+    static const uint8_t idat[] = {0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
     struct buf b;
     buf_init(&b);
-    buf_add(&b, "\x89PNG\r\n\x1a\n", 8);
-    uint8_t ihdr[17] = {'I', 'H', 'D', 'R'};
-    for (int i = 0; i < 4; i++) {
-        ihdr[4 + i] = (uint8_t)(w >> (24 - 8 * i));
-        ihdr[8 + i] = (uint8_t)(h >> (24 - 8 * i));
-    }
-    ihdr[12] = 8, ihdr[13] = 2;
-    put32(&b, 13);
-    buf_add(&b, ihdr, 17);
-    put32(&b, crc32_png(ihdr, 17));
-    static const uint8_t idat[] = {'I', 'D', 'A', 'T', 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
-    put32(&b, sizeof idat - 4);
-    buf_add(&b, idat, sizeof idat);
-    put32(&b, crc32_png(idat, sizeof idat));
-    put32(&b, 0);
-    buf_add(&b, "IEND", 4);
-    put32(&b, crc32_png((const uint8_t *)"IEND", 4));
+    png_claiming(&b, w, h, idat, sizeof idat);
     seed_buf("image", name, &b);
     buf_free(&b);
 }
@@ -803,9 +770,9 @@ static void image_seeds(void)
     memset(flat, 0x80, sizeof flat);
     png_seed("flat-512.png", 512, 512, SPNG_COLOR_TYPE_GRAYSCALE, 8, 0, flat, sizeof flat, NULL, NULL);
 
-    png_claiming("huge-ihdr.png", 100000, 100000);
-    png_claiming("over-cap-ihdr.png", 20000, 20000);
-    png_claiming("zero-ihdr.png", 0, 16);
+    png_claiming_seed("huge-ihdr.png", 100000, 100000);
+    png_claiming_seed("over-cap-ihdr.png", 20000, 20000);
+    png_claiming_seed("zero-ihdr.png", 0, 16);
     seed("image", "jpeg-magic-only", "\xff\xd8\xff", 3);
     static const char gif[] = "GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff!\xf9\x04\x01\0\0\0\0,\0\0\0\0"
                               "\x01\0\x01\0\0\x02\x02" "D\x01\0;";
